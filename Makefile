@@ -1,0 +1,41 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+export FLASK_APP := wsgi.py
+
+.PHONY: run test bench lint check-courses clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+## run: install, migrate, import courses/, create the demo accounts, serve on :5000
+run: $(STAMP)
+	@mkdir -p instance
+	$(BIN)/flask db upgrade
+	$(BIN)/flask courses import
+	$(BIN)/flask demo
+	@echo "Serving on http://127.0.0.1:5000 (Ctrl+C to stop)"
+	$(BIN)/flask run --host 127.0.0.1 --port 5000
+
+## test: the whole suite (SQLite; PostgreSQL too when TEST_DATABASE_URL is set)
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+## bench: the benchmarks under tests/perf/
+bench: $(STAMP)
+	$(BIN)/python -m pytest tests/perf -p no:cacheprovider -s --override-ini addopts=
+
+## lint: ruff
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+check-courses: $(STAMP)
+	$(BIN)/flask courses check
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,38 @@
+"""The application factory: extensions, blueprints, CLI, error pages. Nothing else."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from config import BASE_DIR, INSTANCE_DIR, Config, config_from_environment
+
+
+def create_app(config: type[Config] | None = None) -> Flask:
+    config = config or config_from_environment()
+    validate = getattr(config, "validate", None)
+    if validate is not None:
+        validate()
+    app = Flask(__name__, instance_path=str(INSTANCE_DIR))
+    app.config.from_object(config)
+
+    from app import cli, errors, security
+    from app.api.views import bp as api_bp
+    from app.auth import init_login
+    from app.extensions import csrf, db, emit_sqlite_begin, limiter, login_manager, migrate
+    from app.learn.views import bp as learn_bp
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    init_login(login_manager)
+    limiter.init_app(app)
+    with app.app_context():
+        emit_sqlite_begin(db.engine)
+
+    app.register_blueprint(learn_bp)
+    app.register_blueprint(api_bp)
+    errors.register(app)
+    security.register(app)
+    cli.register(app)
+    return app

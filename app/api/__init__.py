@@ -1,0 +1,1 @@
+"""Machine endpoints: health checks now, the public API later."""

@@ -1,0 +1,1 @@
+"""The learner's side of the site: catalogue, courses, lessons and quizzes."""

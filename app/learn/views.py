@@ -1,0 +1,69 @@
+"""Catalogue, course overview, lesson and quiz pages. Readable without an account."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template
+
+from app.extensions import db
+from app.services import catalog
+from app.services.errors import NotFound
+
+bp = Blueprint("learn", __name__)
+
+
+@bp.app_template_filter("duration")
+def duration(minutes: int | None) -> str:
+    """Minutes as a person reads them: '45 min', '2 h 10 min'."""
+    minutes = minutes or 0
+    hours, rest = divmod(minutes, 60)
+    if not hours:
+        return f"{rest} min"
+    return f"{hours} h {rest} min" if rest else f"{hours} h"
+
+
+@bp.get("/")
+def home():
+    """The front page: what the portal is, and the courses."""
+    return render_template("learn/home.html", courses=catalog.published_courses(db.session))
+
+
+@bp.get("/courses")
+def catalogue():
+    """Every published course."""
+    return render_template("learn/catalogue.html", courses=catalog.published_courses(db.session))
+
+
+@bp.get("/courses/<slug>")
+def course(slug: str):
+    """A course overview: modules, lessons, quizzes and estimated time."""
+    try:
+        found = catalog.get_published_course(db.session, slug)
+    except NotFound:
+        abort(404)
+    return render_template("learn/course.html", course=found, version=found.published_version)
+
+
+@bp.get("/courses/<slug>/<module_slug>/<item_slug>")
+def item(slug: str, module_slug: str, item_slug: str):
+    """A lesson or a quiz of the published version."""
+    key = f"{module_slug}/{item_slug}"
+    try:
+        found = catalog.get_published_course(db.session, slug)
+        version = found.published_version
+        place = catalog.locate_item(version, key)
+        if place.item["kind"] == "lesson":
+            lesson = catalog.get_lesson(db.session, version, key)
+            return render_template(
+                "learn/lesson.html", course=found, version=version, place=place, lesson=lesson
+            )
+        quiz = catalog.get_quiz(db.session, version, key)
+    except NotFound:
+        abort(404)
+    return render_template(
+        "learn/quiz.html",
+        course=found,
+        version=version,
+        place=place,
+        quiz=quiz,
+        questions=catalog.public_questions(quiz),
+    )

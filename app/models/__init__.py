@@ -1,0 +1,39 @@
+"""Typed SQLAlchemy models, one module per aggregate. Importing this registers them all."""
+
+from app.models.accounts import Country, Invitation, Role, User
+from app.models.audit import AuditEvent
+from app.models.base import Base, utcnow
+from app.models.catalog import (
+    Course,
+    CourseVersion,
+    Lesson,
+    Module,
+    Question,
+    QuestionKind,
+    Quiz,
+    SourceFile,
+)
+from app.models.certificates import Certificate
+from app.models.progress import Enrollment, LessonProgress, QuizAttempt
+
+__all__ = [
+    "AuditEvent",
+    "Base",
+    "Certificate",
+    "Country",
+    "Course",
+    "CourseVersion",
+    "Enrollment",
+    "Invitation",
+    "Lesson",
+    "LessonProgress",
+    "Module",
+    "Question",
+    "QuestionKind",
+    "Quiz",
+    "QuizAttempt",
+    "Role",
+    "SourceFile",
+    "User",
+    "utcnow",
+]

@@ -1,0 +1,69 @@
+"""Learner progress, keyed by course and stable item key so it survives republishing."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.base import Base, UTCDateTime, utcnow
+
+
+class Enrollment(Base):
+    """One learner in one course. Unenrolling sets `unenrolled_at` and keeps the progress."""
+
+    __tablename__ = "enrollments"
+    __table_args__ = (UniqueConstraint("user_id", "course_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), index=True)
+    enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    enrolled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    due_on: Mapped[date | None]
+    unenrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    completed_version_id: Mapped[int | None] = mapped_column(ForeignKey("course_versions.id"))
+    last_activity_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    course = relationship("Course", lazy="joined")
+
+
+class LessonProgress(Base):
+    """A lesson a learner marked as complete. One row per learner, course and lesson key."""
+
+    __tablename__ = "lesson_progress"
+    __table_args__ = (UniqueConstraint("user_id", "course_id", "item_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), index=True)
+    item_key: Mapped[str] = mapped_column(String(201))
+    completed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class QuizAttempt(Base):
+    """One attempt at a quiz. `layout` fixes the questions and choice order for the attempt."""
+
+    __tablename__ = "quiz_attempts"
+    __table_args__ = (
+        UniqueConstraint("user_id", "course_id", "quiz_key", "number"),
+        CheckConstraint("number >= 1", name="number_positive"),
+        CheckConstraint("score IS NULL OR score BETWEEN 0 AND 100", name="score_percentage"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), index=True)
+    quiz_key: Mapped[str] = mapped_column(String(201))
+    version_id: Mapped[int] = mapped_column(ForeignKey("course_versions.id"))
+    number: Mapped[int]
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    deadline: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    score: Mapped[float | None]
+    passed: Mapped[bool | None]
+    layout: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

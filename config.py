@@ -1,0 +1,97 @@
+"""Configuration classes. Every setting can be overridden from the environment."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("INSTANCE_PATH", BASE_DIR / "instance"))
+
+# Used only by the development and test configurations; production refuses to start with it.
+DEVELOPMENT_SECRET = "development-only-secret-not-for-production"  # noqa: S105
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    """The embedded default: a SQLite file under instance/, mail written to instance/outbox/."""
+
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEVELOPMENT_SECRET)
+    SQLALCHEMY_DATABASE_URI = os.environ.get(
+        "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'portal.sqlite3'}"
+    )
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    COURSES_DIR = os.environ.get("COURSES_DIR", str(BASE_DIR / "courses"))
+    SITE_NAME = "RSO Learning Portal"
+    # Pages are small, uploads come later with their own limits; this caps every request body.
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 16 * 1024 * 1024))
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+    CREATE_DEMO_DATA = True
+    SEND_FILE_MAX_AGE_DEFAULT = timedelta(hours=1)
+
+
+class DevelopmentConfig(Config):
+    DEBUG = False
+
+
+class TestConfig(Config):
+    TESTING = True
+    SECRET_KEY = DEVELOPMENT_SECRET
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+    RATELIMIT_STORAGE_URI = "memory://"
+
+
+class ProductionConfig(Config):
+    CREATE_DEMO_DATA = False
+    SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", True)
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    SQLALCHEMY_ENGINE_OPTIONS = {
+        "pool_size": int(os.environ.get("DB_POOL_SIZE", 5)),
+        "max_overflow": int(os.environ.get("DB_MAX_OVERFLOW", 5)),
+        "pool_pre_ping": True,
+        "pool_recycle": 1800,
+    }
+
+    @classmethod
+    def validate(cls) -> None:
+        """Refuse to start with a missing or development secret, or without a database URL."""
+        secret = os.environ.get("SECRET_KEY", "")
+        if not secret or secret == DEVELOPMENT_SECRET or len(secret) < 32:
+            raise RuntimeError(
+                "ProductionConfig needs SECRET_KEY: a random value of at least 32 characters, "
+                "not the development secret."
+            )
+        if not os.environ.get("DATABASE_URL"):
+            raise RuntimeError("ProductionConfig needs DATABASE_URL (PostgreSQL).")
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "test": TestConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_from_environment() -> type[Config]:
+    """The config class named by APP_CONFIG (development by default)."""
+    name = os.environ.get("APP_CONFIG", "development")
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        raise RuntimeError(f"APP_CONFIG must be one of {sorted(CONFIGS)}, not {name!r}") from None
