@@ -22,7 +22,9 @@ MESSAGES = {
 def _render(status: int, message: str | None = None):
     title, default_message = MESSAGES.get(status, ("Error", "Something went wrong."))
     return (
-        render_template("error.html", status=status, title=title, message=message or default_message),
+        render_template(
+            "error.html", status=status, title=title, message=message or default_message
+        ),
         status,
     )
 

@@ -131,9 +131,7 @@ def build_version(source: CourseSource, *, digest: str, number: int) -> CourseVe
         certificate=source.certificate,
         is_open=source.is_open,
         validity_months=source.validity_months,
-        overview_html=render_markdown(
-            source.overview, _link_resolver(source, "course.md")
-        ).html,
+        overview_html=render_markdown(source.overview, _link_resolver(source, "course.md")).html,
         source_digest=digest,
         outline=[],
     )
@@ -227,7 +225,9 @@ def _build_quiz(
     return quiz
 
 
-def export_course(session: Session, slug: str, destination: Path, *, overwrite: bool = False) -> Path:
+def export_course(
+    session: Session, slug: str, destination: Path, *, overwrite: bool = False
+) -> Path:
     """Write the published version's files to destination/slug, byte for byte as imported."""
     course = session.scalar(select(Course).where(Course.slug == slug))
     if course is None or course.published_version_id is None:

@@ -518,7 +518,9 @@ def _check_body_headings(reader: SourceFileReader, rel: str, body: str, first_li
             )
 
 
-def read_course(folder: Path, display: str | None = None) -> tuple[CourseSource | None, list[Problem]]:
+def read_course(
+    folder: Path, display: str | None = None
+) -> tuple[CourseSource | None, list[Problem]]:
     """Parse and check one course folder. The course is None when any problem was found."""
     reader = SourceFileReader(folder, display if display is not None else str(folder))
     slug = folder.name
@@ -548,6 +550,8 @@ def read_course(folder: Path, display: str | None = None) -> tuple[CourseSource 
             reader.problem(name, 1, "unexpected file: a course holds course.md and module folders")
 
     modules: list[ModuleSource] = []
+    # Every well-named item file, parsed or not: a broken lesson is still a link target.
+    item_paths: set[str] = set()
     bodies: list[tuple[str, str, int]] = [("course.md", overview, overview_line)]
     for _, module_slug, module_name in _numbered_entries(reader, "", module_names, suffix=""):
         module_folder = folder / module_name
@@ -582,6 +586,7 @@ def read_course(folder: Path, display: str | None = None) -> tuple[CourseSource 
         )
         numbered = _numbered_entries(reader, module_name, item_names, suffix=".md")
         for _, item_slug, item_name in numbered:
+            item_paths.add(f"{module_name}/{item_name}")
             item = _read_item(reader, f"{module_name}/{item_name}", item_slug)
             if item is not None:
                 module.items.append(item)
@@ -593,13 +598,14 @@ def read_course(folder: Path, display: str | None = None) -> tuple[CourseSource 
                         bodies.append((item.path, question.details, question.line))
                         bodies.append((item.path, question.explanation, question.line))
         if not numbered:
-            reader.problem(f"{module_name}/module.md", 1, "a module needs at least one lesson or quiz")
+            reader.problem(
+                f"{module_name}/module.md", 1, "a module needs at least one lesson or quiz"
+            )
         modules.append(module)
 
     if not module_names:
         reader.problem("course.md", 1, "a course needs at least one module folder")
 
-    item_paths = {item.path for module in modules for item in module.items}
     for rel, text, first_line in bodies:
         _check_links(reader, rel, text, first_line, item_paths)
 

@@ -135,9 +135,7 @@ class Lesson(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("course_versions.id", ondelete="CASCADE"))
-    module_id: Mapped[int] = mapped_column(
-        ForeignKey("modules.id", ondelete="CASCADE"), index=True
-    )
+    module_id: Mapped[int] = mapped_column(ForeignKey("modules.id", ondelete="CASCADE"), index=True)
     position: Mapped[int]
     slug: Mapped[str] = mapped_column(String(100))
     key: Mapped[str] = mapped_column(String(201))
@@ -165,9 +163,7 @@ class Quiz(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("course_versions.id", ondelete="CASCADE"))
-    module_id: Mapped[int] = mapped_column(
-        ForeignKey("modules.id", ondelete="CASCADE"), index=True
-    )
+    module_id: Mapped[int] = mapped_column(ForeignKey("modules.id", ondelete="CASCADE"), index=True)
     position: Mapped[int]
     slug: Mapped[str] = mapped_column(String(100))
     key: Mapped[str] = mapped_column(String(201))
@@ -194,9 +190,7 @@ class Question(Base):
     __tablename__ = "questions"
     __table_args__ = (
         UniqueConstraint("quiz_id", "position"),
-        CheckConstraint(
-            "kind IN ('single', 'multiple', 'true_false', 'short')", name="kind_known"
-        ),
+        CheckConstraint("kind IN ('single', 'multiple', 'true_false', 'short')", name="kind_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -54,7 +54,9 @@ def test_unknown_front_matter_key_is_reported_on_its_line(course_folder: Path):
 
 def test_question_without_a_correct_choice(course_folder: Path):
     quiz = course_folder / "01-basics" / "03-check.md"
-    replace_in(quiz, "- [x] The act, the means and the purpose", "- [ ] The act, the means and the purpose")
+    replace_in(
+        quiz, "- [x] The act, the means and the purpose", "- [ ] The act, the means and the purpose"
+    )
     assert problems_of(course_folder) == [
         f"{quiz}:13: no correct choice: mark the right ones with '- [x]'"
     ]
@@ -71,7 +73,10 @@ def test_two_items_with_the_same_slug_in_one_module(course_folder: Path):
     module = course_folder / "01-basics"
     (module / "04-check.md").write_bytes((module / "03-check.md").read_bytes())
     [problem] = problems_of(course_folder)
-    assert problem == f"{module / '04-check.md'}:1: slug 'check' is used twice here (also by 03-check.md)"
+    assert (
+        problem
+        == f"{module / '04-check.md'}:1: slug 'check' is used twice here (also by 03-check.md)"
+    )
 
 
 def test_link_to_a_lesson_that_does_not_exist(course_folder: Path):
@@ -162,7 +167,9 @@ def test_check_command_exits_0_on_a_good_course(app):
     assert "1 course(s) checked, no problems." in result.output
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(body=st.text(alphabet=st.sampled_from(list("#-[]xX=> \n:tesabc01()")), max_size=300))
 def test_any_quiz_body_gives_problems_never_a_crash(course_folder: Path, body: str):
     quiz = course_folder / "02-practice" / "02-timed.md"
