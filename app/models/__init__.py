@@ -1,6 +1,6 @@
 """Typed SQLAlchemy models, one module per aggregate. Importing this registers them all."""
 
-from app.models.accounts import Country, Invitation, Role, User
+from app.models.accounts import Country, Invitation, Role, User, UserSession
 from app.models.audit import AuditEvent
 from app.models.base import Base, utcnow
 from app.models.catalog import (
@@ -14,6 +14,7 @@ from app.models.catalog import (
     SourceFile,
 )
 from app.models.certificates import Certificate
+from app.models.mail import OutgoingMail
 from app.models.progress import Enrollment, LessonProgress, QuizAttempt
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "Lesson",
     "LessonProgress",
     "Module",
+    "OutgoingMail",
     "Question",
     "QuestionKind",
     "Quiz",
@@ -35,5 +37,6 @@ __all__ = [
     "Role",
     "SourceFile",
     "User",
+    "UserSession",
     "utcnow",
 ]
