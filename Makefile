@@ -18,6 +18,7 @@ run: $(STAMP)
 	@mkdir -p instance
 	$(BIN)/flask db upgrade
 	$(BIN)/flask courses import
+	$(BIN)/flask countries seed
 	$(BIN)/flask demo
 	@echo "Serving on http://127.0.0.1:5000 (Ctrl+C to stop)"
 	$(BIN)/flask run --host 127.0.0.1 --port 5000

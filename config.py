@@ -44,6 +44,33 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     CREATE_DEMO_DATA = True
     SEND_FILE_MAX_AGE_DEFAULT = timedelta(hours=1)
+    # Accounts: "invitation" (default) or "registration" (self-registration approved by the
+    # country's focal point; addresses in AUTO_APPROVE_DOMAINS are approved at once).
+    ACCOUNT_MODE = os.environ.get("ACCOUNT_MODE", "invitation")
+    AUTO_APPROVE_DOMAINS = [
+        domain.strip().lower()
+        for domain in os.environ.get("AUTO_APPROVE_DOMAINS", "").split(",")
+        if domain.strip()
+    ]
+    REQUIRE_2FA_FOR_STAFF = _env_bool("REQUIRE_2FA_FOR_STAFF", False)
+    SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", 30))
+    SESSION_ABSOLUTE_HOURS = int(os.environ.get("SESSION_ABSOLUTE_HOURS", 12))
+    REMEMBER_IDLE_DAYS = int(os.environ.get("REMEMBER_IDLE_DAYS", 7))
+    REMEMBER_COOKIE_DURATION = timedelta(days=int(os.environ.get("REMEMBER_DAYS", 30)))
+    PASSWORD_RESET_MINUTES = int(os.environ.get("PASSWORD_RESET_MINUTES", 60))
+    # Failed sign-ins allowed per account (from any address) and per address (for any account).
+    LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per minute;20 per hour")
+    LOGIN_LIMIT_PER_ADDRESS = os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "30 per minute")
+    MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "file")
+    MAIL_DEFAULT_SENDER = os.environ.get(
+        "MAIL_DEFAULT_SENDER", "RSO Learning Portal <no-reply@rso-learning.invalid>"
+    )
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
+    MAIL_PORT = int(os.environ["MAIL_PORT"]) if os.environ.get("MAIL_PORT") else None
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
+    MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", False)
+    MAIL_USE_SSL = _env_bool("MAIL_USE_SSL", False)
 
 
 class DevelopmentConfig(Config):
@@ -59,6 +86,8 @@ class TestConfig(Config):
 
 class ProductionConfig(Config):
     CREATE_DEMO_DATA = False
+    MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "smtp")
+    REQUIRE_2FA_FOR_STAFF = _env_bool("REQUIRE_2FA_FOR_STAFF", True)
     SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     SQLALCHEMY_ENGINE_OPTIONS = {

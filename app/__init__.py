@@ -16,9 +16,13 @@ def create_app(config: type[Config] | None = None) -> Flask:
     app.config.from_object(config)
 
     from app import cli, errors, security
+    from app.admin.views import bp as admin_bp
     from app.api.views import bp as api_bp
-    from app.auth import init_login
+    from app.auth.session import init_login, no_store_when_signed_in, require_two_factor_for_staff
+    from app.auth.views import bp as auth_bp
+    from app.auth.views import invitations_bp
     from app.extensions import csrf, db, emit_sqlite_begin, limiter, login_manager, migrate
+    from app.focal.views import bp as focal_bp
     from app.learn.views import bp as learn_bp
 
     db.init_app(app)
@@ -32,6 +36,12 @@ def create_app(config: type[Config] | None = None) -> Flask:
 
     app.register_blueprint(learn_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(invitations_bp)
+    app.register_blueprint(focal_bp)
+    app.register_blueprint(admin_bp)
+    app.before_request(require_two_factor_for_staff)
+    app.after_request(no_store_when_signed_in)
     errors.register(app)
     security.register(app)
     cli.register(app)

@@ -1,4 +1,4 @@
-"""Flask commands: `flask courses check|import|export` and `flask demo`."""
+"""Flask commands: courses check|import|export, countries seed, mail retry, demo."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from sqlalchemy import select
 from app.authoring.importer import export_course, import_course_folder
 from app.authoring.parse import check_path, find_course_folders
 from app.extensions import db
-from app.models import Role, User
+from app.models import Country, Role, User
+from app.services import countries, mail
 from app.services.passwords import hash_password
 
 courses_cli = AppGroup("courses", help="Check, import and export course folders.")
@@ -77,34 +78,79 @@ def export_command(slug: str, directory: Path, overwrite: bool) -> None:
     click.echo(f"exported {slug} to {target}")
 
 
+countries_cli = AppGroup("countries", help="Countries of the Bali Process.")
+
+
+@countries_cli.command("seed")
+def seed_countries_command() -> None:
+    """Add the Bali Process members that are missing; never renames or removes."""
+    added = countries.seed_countries(db.session)
+    db.session.commit()
+    click.echo(f"{added} country(ies) added.")
+
+
+mail_cli = AppGroup("mail", help="Outgoing mail.")
+
+
+@mail_cli.command("retry")
+def retry_mail_command() -> None:
+    """Send again every stored message that has not gone out yet."""
+    settings = mail.MailSettings.from_config(current_app.config, current_app.instance_path)
+    sent, failed = mail.retry_unsent(db.session, settings)
+    db.session.commit()
+    click.echo(f"{sent} sent, {failed} still failing.")
+
+
+DEMO_PEOPLE = [
+    ("admin", "admin@demo.rso-learning.test", "Demo Administrator", Role.ADMIN, None),
+    ("focal point", "focal.id@demo.rso-learning.test", "Dewi Lestari", Role.FOCAL_POINT, "ID"),
+    ("learner", "learner1.id@demo.rso-learning.test", "Budi Santoso", Role.LEARNER, "ID"),
+    ("learner", "learner2.id@demo.rso-learning.test", "Siti Rahmawati", Role.LEARNER, "ID"),
+]
+
+
 @click.command("demo")
 def demo_command() -> None:
     """Create the demo accounts once (development only) and print their logins."""
     if not current_app.config.get("CREATE_DEMO_DATA"):
         raise click.ClickException("demo data is switched off in this configuration")
+    countries.seed_countries(db.session)
     logins = Path(current_app.instance_path) / "demo-logins.txt"
-    email = "admin@demo.rso-learning.test"
-    if db.session.scalar(select(User).where(User.email == email)) is None:
-        password = secrets.token_urlsafe(12)
+    created_lines = []
+    for label, email, name, role, country_code in DEMO_PEOPLE:
+        if db.session.scalar(select(User).where(User.email == email)) is not None:
+            continue
+        password = "-".join(secrets.token_hex(3) for _ in range(3))
+        country = (
+            db.session.scalar(select(Country).where(Country.code == country_code))
+            if country_code
+            else None
+        )
         db.session.add(
             User(
                 email=email,
-                display_name="Demo Administrator",
-                role=Role.ADMIN.value,
+                display_name=name,
+                role=role.value,
+                country=country,
                 password_hash=hash_password(password),
             )
         )
-        db.session.commit()
+        created_lines.append(f"{label:<12} {email:<40} {password}")
+    db.session.commit()
+    if created_lines:
         logins.parent.mkdir(parents=True, exist_ok=True)
-        logins.write_text(f"admin  {email}  {password}\n", encoding="utf-8")
+        with logins.open("a", encoding="utf-8") as handle:
+            handle.write("\n".join(created_lines) + "\n")
         logins.chmod(0o600)
     if logins.exists():
-        click.echo("Demo logins (development only):")
+        click.echo("Demo logins (development only; sign in at http://127.0.0.1:5000/auth/login):")
         click.echo(logins.read_text(encoding="utf-8").rstrip())
     else:
-        click.echo(f"The demo admin {email} exists; its password file {logins} is gone.")
+        click.echo(f"The demo accounts exist; their password file {logins} is gone.")
 
 
 def register(app: Flask) -> None:
     app.cli.add_command(courses_cli)
+    app.cli.add_command(countries_cli)
+    app.cli.add_command(mail_cli)
     app.cli.add_command(demo_command)

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
 
 from app.extensions import db
-from app.services import catalog
-from app.services.errors import NotFound
+from app.focal.forms import ActionForm
+from app.models import utcnow
+from app.services import catalog, enrolment
+from app.services.errors import DomainError, NotFound
 
 bp = Blueprint("learn", __name__)
+
+
+@bp.app_context_processor
+def dates() -> dict:
+    return {"today": lambda: utcnow().date()}
 
 
 @bp.app_template_filter("duration")
@@ -67,3 +75,42 @@ def item(slug: str, module_slug: str, item_slug: str):
         quiz=quiz,
         questions=catalog.public_questions(quiz),
     )
+
+
+@bp.get("/dashboard")
+@login_required
+def dashboard():
+    """The learner's courses, with due dates; and open courses they may join."""
+    enrolments = enrolment.active_enrolments(db.session, current_user)
+    enrolled_ids = {e.course_id for e in enrolments}
+    open_courses = [
+        course
+        for course in catalog.published_courses(db.session)
+        if course.published_version.is_open and course.id not in enrolled_ids
+    ]
+    courses_by_id = {c.id: c for c in catalog.published_courses(db.session)}
+    return render_template(
+        "learn/dashboard.html",
+        enrolments=[(e, courses_by_id.get(e.course_id)) for e in enrolments],
+        open_courses=open_courses,
+        action_form=ActionForm(),
+    )
+
+
+@bp.post("/courses/<slug>/enrol")
+@login_required
+def self_enrol(slug: str):
+    """Join an open course."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        course = enrolment.published_course(db.session, slug)
+        enrolment.self_enrol(db.session, current_user, course)
+    except NotFound:
+        abort(404)
+    except DomainError as error:
+        flash(str(error), "error")
+        return redirect(url_for("learn.course", slug=slug))
+    db.session.commit()
+    flash("You are enrolled. Good learning!", "success")
+    return redirect(url_for("learn.dashboard"))

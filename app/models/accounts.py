@@ -56,6 +56,8 @@ class User(UserMixin, Base):
     pending_approval: Mapped[bool] = mapped_column(default=False)
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The time step of the last accepted code: a code is never accepted twice.
+    totp_last_step: Mapped[int | None]
     # Argon2 hashes of the unused two-factor recovery codes.
     recovery_code_hashes: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -60,6 +60,7 @@ def upgrade():
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('pending_approval', sa.Boolean(), nullable=False, server_default=sa.false()))
         batch_op.add_column(sa.Column('totp_enabled_at', UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column('totp_last_step', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('recovery_code_hashes', sa.JSON(), nullable=False, server_default='[]'))
         batch_op.add_column(sa.Column('password_changed_at', UTCDateTime(), nullable=True))
 
@@ -69,6 +70,7 @@ def downgrade():
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_column('password_changed_at')
         batch_op.drop_column('recovery_code_hashes')
+        batch_op.drop_column('totp_last_step')
         batch_op.drop_column('totp_enabled_at')
         batch_op.drop_column('pending_approval')
 

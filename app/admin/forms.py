@@ -1,0 +1,35 @@
+"""What the admin pages accept."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import SelectField, StringField
+from wtforms.validators import InputRequired, Length, Optional, Regexp
+
+
+class RoleForm(FlaskForm):
+    role = SelectField(
+        "Role",
+        choices=[
+            ("learner", "Learner"),
+            ("focal_point", "Focal point"),
+            ("admin", "Administrator"),
+        ],
+    )
+    country = SelectField("Country", coerce=int)
+
+
+class CountryForm(FlaskForm):
+    name = StringField("Name", validators=[InputRequired(), Length(max=120)])
+    code = StringField(
+        "ISO 3166-1 alpha-2 code",
+        validators=[InputRequired(), Regexp(r"^[A-Za-z]{2}$", message="Two letters, e.g. TH.")],
+    )
+    code3 = StringField(
+        "ISO 3166-1 alpha-3 code (optional)",
+        validators=[Optional(), Regexp(r"^[A-Za-z]{3}$", message="Three letters, e.g. THA.")],
+    )
+
+
+class RenameCountryForm(FlaskForm):
+    name = StringField("New name", validators=[InputRequired(), Length(max=120)])

@@ -1,0 +1,58 @@
+"""Loading the signed-in person from the server-side session on every request."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app, redirect, request, url_for
+from flask_login import LoginManager, current_user
+
+from app.extensions import db
+from app.models import User
+from app.services import accounts
+
+# Pages a staff member without two-factor may still open while REQUIRE_2FA_FOR_STAFF holds.
+_TWO_FACTOR_EXEMPT = {"auth.two_factor_setup", "auth.logout", "static", "api.healthz"}
+
+
+def session_policy() -> accounts.SessionPolicy:
+    config = current_app.config
+    return accounts.SessionPolicy(
+        idle=timedelta(minutes=config["SESSION_IDLE_MINUTES"]),
+        absolute=timedelta(hours=config["SESSION_ABSOLUTE_HOURS"]),
+        remember_idle=timedelta(days=config["REMEMBER_IDLE_DAYS"]),
+        remember_absolute=config["REMEMBER_COOKIE_DURATION"],
+    )
+
+
+def init_login(login_manager: LoginManager) -> None:
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to open this page."
+    login_manager.login_message_category = "info"
+
+    @login_manager.user_loader
+    def load_user(token: str) -> User | None:
+        """The cookie holds a session token; a revoked or expired session signs nobody in."""
+        user = accounts.load_session_user(db.session, token, policy=session_policy())
+        if user is not None:
+            db.session.commit()  # keeps last_seen_at; writes only once a minute
+        return user
+
+
+def require_two_factor_for_staff():
+    """With REQUIRE_2FA_FOR_STAFF, staff set up two-factor before anything else."""
+    if not current_app.config.get("REQUIRE_2FA_FOR_STAFF"):
+        return None
+    if request.endpoint in _TWO_FACTOR_EXEMPT or not current_user.is_authenticated:
+        return None
+    if current_user.is_staff and not current_user.has_two_factor:
+        return redirect(url_for("auth.two_factor_setup"))
+    return None
+
+
+def no_store_when_signed_in(response):  # noqa: ANN001
+    """Pages for a signed-in person are never kept by the browser or a shared cache."""
+    if current_user.is_authenticated:
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Vary"] = "Cookie"
+    return response

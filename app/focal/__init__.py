@@ -1,0 +1,1 @@
+"""The focal point's pages: their country's staff, invitations and enrolments."""

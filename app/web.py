@@ -1,0 +1,63 @@
+"""Small helpers the blueprints share: the client address, safe redirects, templated mail."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import current_app, render_template, request
+
+from app.extensions import db
+from app.models import OutgoingMail
+from app.services import mail
+
+
+def client_ip() -> str | None:
+    # Behind a reverse proxy, ProxyFix (configured in deployment) sets remote_addr correctly.
+    return request.remote_addr
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """`next=` only ever leads within this site: a path, never another host or scheme."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    if "\\" in target:
+        return default
+    return target
+
+
+def mail_settings() -> mail.MailSettings:
+    return mail.MailSettings.from_config(current_app.config, current_app.instance_path)
+
+
+def send_templated_mail(
+    *,
+    to: str,
+    subject: str,
+    template: str,
+    purpose: str,
+    related_id: int | None = None,
+    created_by_id: int | None = None,
+    **context: object,
+) -> OutgoingMail:
+    """Store the message, commit, then try to deliver it and commit the outcome.
+
+    The row is committed before delivery so that a failed send is never lost: the caller reads
+    `sent_at` to tell the sender, and the message can be retried later.
+    """
+    body = render_template(f"mail/{template}.txt", **context)
+    message = mail.queue_mail(
+        db.session,
+        to=to,
+        subject=subject,
+        body=body,
+        purpose=purpose,
+        related_id=related_id,
+        created_by_id=created_by_id,
+    )
+    db.session.commit()
+    mail.deliver(db.session, message, mail_settings())
+    db.session.commit()
+    return message
