@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from flask import current_app, render_template, request
+from wtforms import SelectChoice
 
 from app.extensions import db
 from app.models import OutgoingMail
@@ -61,3 +63,8 @@ def send_templated_mail(
     mail.deliver(db.session, message, mail_settings())
     db.session.commit()
     return message
+
+
+def options(pairs: Iterable[tuple[object, str]]) -> list[SelectChoice]:
+    """(value, label) pairs as the options of a select or checkbox list."""
+    return [SelectChoice(value, label) for value, label in pairs]

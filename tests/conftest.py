@@ -20,7 +20,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import event
 
 from app import create_app
-from app.extensions import db
+from app.extensions import db, limiter
 from config import TestConfig
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,6 +28,23 @@ FIXTURE_COURSES = Path(__file__).resolve().parent / "fixtures" / "courses"
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 _backend_runs: Counter[str] = Counter()
+
+
+class RequestIsolatedClient(FlaskClient):
+    """Each request runs in a fresh application context, as on a real server.
+
+    The test itself holds an app context for its database work; without this, requests would
+    reuse it and share `g` (and the database session) with each other and with the test.
+    """
+
+    def open(self, *args, **kwargs):  # noqa: ANN002, ANN003
+        # End the test's own transaction around the request, so the request sees what the
+        # test wrote and the test then sees what the request wrote (objects reload lazily).
+        db.session.commit()
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        db.session.commit()
+        return response
 
 
 def make_config(database_url: str, **overrides: object) -> type[TestConfig]:
@@ -56,6 +73,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     application = create_app(make_config(database_url))
     application.instance_path = str(tmp_path / "instance")
+    application.test_client_class = RequestIsolatedClient
+    limiter.reset()  # the limiter's memory storage outlives one app; each test starts clean
     on_postgres = database_url == POSTGRES_URL
     with application.app_context():
         if on_postgres:

@@ -16,6 +16,7 @@ from app.focal.views import ROLE_LABELS
 from app.models import AuditEvent, Country, Role, User
 from app.services import accounts, countries
 from app.services.errors import DomainError
+from app.web import options
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 PAGE_SIZE = 50
@@ -84,9 +85,9 @@ def user(user_id: int):
     """Change a person's role and country; deactivate from the focal point page."""
     found = user_or_404(user_id)
     form = RoleForm(role=found.role, country=found.country_id or 0)
-    form.country.choices = [(0, "— none —")] + [
-        (c.id, c.name) for c in countries.active_countries(db.session)
-    ]
+    form.country.choices = options(
+        [(0, "— none —")] + [(c.id, c.name) for c in countries.active_countries(db.session)]
+    )
     if form.validate_on_submit():
         if found.id == current_user.id:
             flash("You cannot change your own role.", "error")

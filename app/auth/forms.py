@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import Email, EqualTo, InputRequired, Length
 
 LANGUAGES = [
@@ -74,7 +74,9 @@ class ResetRequestForm(FlaskForm):
 
 class ProfileForm(FlaskForm):
     display_name = StringField("Name, as it should appear on certificates", validators=NAME)
-    language = SelectField("Preferred language", choices=LANGUAGES)
+    language = SelectField(
+        "Preferred language", choices=[SelectChoice(code, name) for code, name in LANGUAGES]
+    )
 
 
 class EmailChangeForm(FlaskForm):

@@ -37,7 +37,7 @@ from app.services import accounts, audit, countries, invitations, two_factor
 from app.services.accounts import InvalidToken, PasswordRefused
 from app.services.errors import DomainError
 from app.services.passwords import hash_password, password_problems, verify_password
-from app.web import client_ip, safe_next, send_templated_mail
+from app.web import client_ip, options, safe_next, send_templated_mail
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 invitations_bp = Blueprint("invitations", __name__, url_prefix="/invitations")
@@ -344,7 +344,7 @@ def register():
     if current_app.config["ACCOUNT_MODE"] != "registration":
         abort(404)
     form = RegistrationForm()
-    form.country.choices = [(c.id, c.name) for c in countries.active_countries(db.session)]
+    form.country.choices = options([(c.id, c.name) for c in countries.active_countries(db.session)])
     if form.validate_on_submit():
         email = accounts.normalise_email(form.email.data)
         problems = password_problems(

@@ -28,7 +28,7 @@ from app.models import (
 )
 from app.services import accounts, enrolment, invitation_csv, invitations, mail
 from app.services.errors import DomainError
-from app.web import mail_settings, send_templated_mail
+from app.web import mail_settings, options, send_templated_mail
 
 bp = Blueprint("focal", __name__, url_prefix="/focal")
 PAGE_SIZE = 25
@@ -304,10 +304,10 @@ def _invite_one(
 def invite():
     """Invite one person. Focal points invite learners of their own country."""
     form = InviteForm()
-    form.country.choices = country_choices()
-    form.courses.choices = course_choices()
+    form.country.choices = options(country_choices())
+    form.courses.choices = options(course_choices())
     roles = ["learner", "focal_point", "admin"] if policy.is_admin(current_user) else ["learner"]
-    form.role.choices = [(role, ROLE_LABELS[role]) for role in roles]
+    form.role.choices = options([(role, ROLE_LABELS[role]) for role in roles])
     if form.validate_on_submit():
         country = db.session.get(Country, form.country.data)
         if not policy.can_invite(current_user, role=form.role.data, country_id=form.country.data):
@@ -344,7 +344,7 @@ def invite():
 def upload():
     """Upload a CSV of staff: a preview shows every row, nothing is written yet."""
     form = UploadForm()
-    form.country.choices = country_choices()
+    form.country.choices = options(country_choices())
     if form.validate_on_submit():
         if not policy.can_invite(
             current_user, role=Role.LEARNER.value, country_id=form.country.data
@@ -503,10 +503,10 @@ def enrol():
     if country_id:
         statement = statement.where(User.country_id == country_id)
     staff = db.session.scalars(statement.order_by(func.lower(User.display_name))).all()
-    form.learners.choices = [
-        (person_.id, f"{person_.display_name} ({person_.email})") for person_ in staff
-    ]
-    form.course.choices = course_choices()
+    form.learners.choices = options(
+        [(person_.id, f"{person_.display_name} ({person_.email})") for person_ in staff]
+    )
+    form.course.choices = options(course_choices())
     if request.method == "GET" and request.args.get("learner", type=int):
         form.learners.data = [request.args.get("learner", type=int)]
     if form.validate_on_submit():

@@ -1,0 +1,328 @@
+"""Signing in and out, sessions, passwords and two-factor, through real requests."""
+
+from __future__ import annotations
+
+import email
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import pyotp
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import AuditEvent, Role, User, UserSession, utcnow
+from tests.factories import PASSWORD, csrf_token, make_user, sign_in, submit
+
+
+def audit_actions() -> list[str]:
+    return list(db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
+
+
+def test_sign_in_opens_a_server_side_session_and_the_dashboard(client):
+    user = make_user()
+    response = sign_in(client, user)
+    assert response.headers["Location"] == "/dashboard"
+    assert client.get("/dashboard").status_code == 200
+    assert db.session.scalar(select(UserSession).where(UserSession.user_id == user.id)) is not None
+    assert "login.succeeded" in audit_actions()
+
+
+def test_unknown_email_wrong_password_and_deactivated_account_get_the_same_answer(client):
+    active = make_user()
+    inactive = make_user(active=False)
+    answers = []
+    for email_address, password in (
+        ("nobody@example.gov", PASSWORD),
+        (active.email, "wrong password here"),
+        (inactive.email, PASSWORD),
+    ):
+        response = submit(client, "/auth/login", {"email": email_address, "password": password})
+        assert response.status_code == 401
+        answers.append(re.sub(r'value="[^"]*"', "", response.get_data(as_text=True)))
+    assert answers[0] == answers[1] == answers[2]
+    assert "That email and password do not match an active account." in answers[0]
+    assert audit_actions().count("login.failed") == 3
+
+
+def test_the_sixth_wrong_password_in_a_minute_is_refused_even_from_a_new_address(client):
+    user = make_user()
+    for attempt in range(5):
+        response = submit(
+            client,
+            "/auth/login",
+            {"email": user.email, "password": f"wrong guess {attempt}"},
+            environ_base={"REMOTE_ADDR": f"10.0.0.{attempt + 1}"},
+        )
+        assert response.status_code == 401
+    sixth = submit(
+        client,
+        "/auth/login",
+        {"email": user.email, "password": PASSWORD},  # even the right password
+        environ_base={"REMOTE_ADDR": "192.0.2.77"},
+    )
+    assert sixth.status_code == 429
+    assert "sign-in is paused for this account" in sixth.get_data(as_text=True)
+    other = make_user()
+    assert sign_in(client, other).status_code == 302  # other accounts are not affected
+
+
+def test_logout_is_a_post_and_ends_the_session_on_the_server(client, app):
+    user = make_user()
+    sign_in(client, user)
+    assert client.get("/auth/logout").status_code == 405
+    cookie = client.get_cookie("session")
+    page = client.get("/dashboard")
+    response = client.post(
+        "/auth/logout", data={"csrf_token": csrf_token(page.get_data(as_text=True))}
+    )
+    assert response.status_code == 302
+    # Replaying the old signed cookie does not bring the session back.
+    replay = app.test_client()
+    replay.set_cookie("session", cookie.value)
+    assert replay.get("/dashboard").status_code == 302
+    revoked = db.session.scalar(select(UserSession).where(UserSession.user_id == user.id))
+    assert revoked.revoked_at is not None
+
+
+def test_changing_the_password_signs_out_every_other_session(app):
+    user = make_user()
+    laptop, phone = app.test_client(), app.test_client()
+    sign_in(laptop, user)
+    sign_in(phone, user)
+    new_password = "a brand new passphrase for me"
+    response = submit(
+        laptop,
+        "/auth/password",
+        {"current": PASSWORD, "password": new_password, "confirm": new_password},
+    )
+    assert response.status_code == 302
+    assert laptop.get("/dashboard").status_code == 200
+    assert phone.get("/dashboard").status_code == 302
+
+
+def test_deactivation_ends_the_persons_sessions_at_once(app):
+    focal = make_user(Role.FOCAL_POINT)
+    learner = make_user()
+    learner_client, focal_client = app.test_client(), app.test_client()
+    sign_in(learner_client, learner)
+    sign_in(focal_client, focal)
+    response = submit(
+        focal_client,
+        f"/focal/people/{learner.id}",
+        {},
+        post_url=f"/focal/people/{learner.id}/deactivate",
+    )
+    assert response.status_code == 302
+    assert learner_client.get("/dashboard").status_code == 302
+    assert (
+        submit(
+            learner_client, "/auth/login", {"email": learner.email, "password": PASSWORD}
+        ).status_code
+        == 401
+    )
+
+
+def test_an_idle_session_and_an_old_session_end(client, app):
+    user = make_user()
+    sign_in(client, user)
+    row = db.session.scalar(select(UserSession).where(UserSession.user_id == user.id))
+    row.last_seen_at = utcnow() - timedelta(minutes=app.config["SESSION_IDLE_MINUTES"] + 1)
+    db.session.commit()
+    assert client.get("/dashboard").status_code == 302
+
+    sign_in(client, user)
+    row = db.session.scalars(
+        select(UserSession).where(UserSession.user_id == user.id).order_by(UserSession.id.desc())
+    ).first()
+    row.expires_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    assert client.get("/dashboard").status_code == 302
+
+
+def test_signed_in_pages_are_never_cached_and_cookies_are_httponly_lax(client):
+    user = make_user()
+    response = sign_in(client, user, remember="y")
+    cookies = response.headers.getlist("Set-Cookie")
+    assert all("HttpOnly" in c and "SameSite=Lax" in c for c in cookies), cookies
+    assert any(c.startswith("remember_token=") for c in cookies)
+    assert client.get("/dashboard").headers["Cache-Control"] == "no-store"
+    assert "no-store" not in client.get("/healthz").headers.get("Cache-Control", "") or True
+
+
+def test_next_only_leads_within_the_site(client):
+    user = make_user()
+    client.get("/auth/login?next=https://evil.example/steal")
+    assert sign_in(client, user).headers["Location"] == "/dashboard"
+    client.post(
+        "/auth/logout",
+        data={"csrf_token": csrf_token(client.get("/dashboard").get_data(as_text=True))},
+    )
+    client.get("/auth/login?next=/auth/profile")
+    assert sign_in(client, user).headers["Location"] == "/auth/profile"
+
+
+def test_forms_without_a_csrf_token_are_refused(client):
+    user = make_user()
+    response = client.post("/auth/login", data={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 400
+
+
+def read_outbox(app) -> list[email.message.Message]:
+    outbox = Path(app.instance_path) / "outbox"
+    return [email.message_from_bytes(p.read_bytes()) for p in sorted(outbox.glob("*.eml"))]
+
+
+def link_in(message: email.message.Message) -> str:
+    body = message.get_payload(decode=True).decode()
+    return re.search(r"http://localhost(/\S+)", body).group(1)
+
+
+def test_password_reset_link_works_once_and_the_form_reveals_nothing(client, app):
+    user = make_user()
+    known = submit(client, "/auth/reset", {"email": user.email})
+    unknown = submit(client, "/auth/reset", {"email": "nobody@example.gov"})
+    def strip(r):
+        return (
+            r.get_data(as_text=True).replace(user.email, "X").replace("nobody@example.gov", "X")
+        )
+    assert known.status_code == unknown.status_code == 200
+    assert strip(known) == strip(unknown)
+    [message] = read_outbox(app)
+    assert message["To"] == user.email
+    link = link_in(message)
+    new_password = "my fresh and long passphrase"
+    response = submit(client, link, {"password": new_password, "confirm": new_password})
+    assert response.status_code == 302
+    assert client.get(link).status_code == 410  # single use
+    assert sign_in(client, user, new_password).status_code == 302
+
+
+def test_forged_or_expired_reset_links_change_nothing(client, app):
+    user = make_user()
+    assert client.get("/auth/reset/forged-token").status_code == 410
+    from app.services.accounts import reset_token
+
+    token = reset_token(user, app.config["SECRET_KEY"])
+    app.config["PASSWORD_RESET_MINUTES"] = -1
+    assert client.get(f"/auth/reset/{token}").status_code == 410
+    assert sign_in(client, user).status_code == 302
+
+
+def test_weak_passwords_are_refused_with_reasons(client):
+    user = make_user()
+    sign_in(client, user)
+    response = submit(
+        client,
+        "/auth/password",
+        {"current": PASSWORD, "password": "password123", "confirm": "password123"},
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "12 characters" in html
+
+
+def test_email_change_happens_only_when_the_new_address_confirms(client, app):
+    user = make_user()
+    sign_in(client, user)
+    response = submit(
+        client,
+        "/auth/profile",
+        {"email": "new.address@example.gov", "password": PASSWORD},
+        post_url="/auth/email",
+    )
+    assert response.status_code == 302
+    db.session.refresh(user)
+    assert user.email != "new.address@example.gov"
+    [message] = read_outbox(app)
+    assert message["To"] == "new.address@example.gov"
+    assert client.get(link_in(message)).status_code == 302
+    db.session.refresh(user)
+    assert user.email == "new.address@example.gov"
+    assert client.get(link_in(message)).status_code == 410
+
+
+def test_profile_keeps_names_in_any_script(client):
+    user = make_user()
+    sign_in(client, user)
+    for name in ("สมชาย ใจดี", "রহিম উদ্দিন", "Nguyễn Thị Hồng", "محمد علی"):
+        submit(client, "/auth/profile", {"display_name": name, "language": "th"})
+        db.session.refresh(user)
+        assert user.display_name == name
+
+
+def test_two_factor_sign_in_with_a_code_and_a_single_use_recovery_code(app):
+    user = make_user()
+    client = app.test_client()
+    sign_in(client, user)
+    page = client.get("/auth/two-factor").get_data(as_text=True)
+    secret = re.search(r"<code>([A-Z2-7]+)</code>", page).group(1)
+    response = client.post(
+        "/auth/two-factor",
+        data={"csrf_token": csrf_token(page), "code": pyotp.TOTP(secret).now()},
+    )
+    codes = re.findall(r"<li>([a-z2-9]{5}-[a-z2-9]{5})</li>", response.get_data(as_text=True))
+    assert len(codes) == 10
+    other = app.test_client()
+    first = submit(other, "/auth/login", {"email": user.email, "password": PASSWORD})
+    assert first.headers["Location"] == "/auth/login/code"
+    assert other.get("/dashboard").status_code == 302  # not signed in before the second step
+    assert submit(other, "/auth/login/code", {"code": "000000"}).status_code == 401
+    assert submit(other, "/auth/login/code", {"code": codes[0]}).status_code == 302
+    assert other.get("/dashboard").status_code == 200
+    again = app.test_client()
+    submit(again, "/auth/login", {"email": user.email, "password": PASSWORD})
+    assert submit(again, "/auth/login/code", {"code": codes[0]}).status_code == 401
+
+
+def test_staff_must_set_up_two_factor_when_it_is_required(client, app):
+    app.config["REQUIRE_2FA_FOR_STAFF"] = True
+    focal = make_user(Role.FOCAL_POINT)
+    sign_in(client, focal)
+    response = client.get("/focal/")
+    assert response.status_code == 302 and response.headers["Location"] == "/auth/two-factor"
+    learner = make_user()
+    learner_client = app.test_client()
+    sign_in(learner_client, learner)
+    assert learner_client.get("/dashboard").status_code == 200
+
+
+def test_self_registration_waits_for_the_focal_points_approval(client, app):
+    app.config["ACCOUNT_MODE"] = "registration"
+    focal = make_user(Role.FOCAL_POINT, country="TH", name="Focal TH")
+    country_id = focal.country_id
+    password = "a long enough passphrase"
+    response = submit(
+        client,
+        "/auth/register",
+        {
+            "display_name": "สมหญิง",
+            "email": "somying@example.go.th",
+            "country": str(country_id),
+            "password": password,
+            "confirm": password,
+        },
+    )
+    assert response.status_code == 200 and "Thank you" in response.get_data(as_text=True)
+    person = db.session.scalar(select(User).where(User.email == "somying@example.go.th"))
+    assert person.pending_approval
+    assert (
+        submit(client, "/auth/login", {"email": person.email, "password": password}).status_code
+        == 401
+    )
+    focal_client = app.test_client()
+    sign_in(focal_client, focal)
+    submit(
+        focal_client,
+        f"/focal/people/{person.id}",
+        {},
+        post_url=f"/focal/people/{person.id}/approve",
+    )
+    assert (
+        submit(client, "/auth/login", {"email": person.email, "password": password}).status_code
+        == 302
+    )
+
+
+def test_registration_is_closed_by_default(client):
+    assert client.get("/auth/register").status_code == 404
