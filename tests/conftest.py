@@ -23,6 +23,8 @@ from app import create_app
 from app.extensions import db, limiter
 from config import TestConfig
 
+pytest_plugins = ["tests.smtp"]  # the smtp_server fixture
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE_COURSES = Path(__file__).resolve().parent / "fixtures" / "courses"
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField
+from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import InputRequired, Length, Optional, Regexp
 
 
@@ -11,9 +11,9 @@ class RoleForm(FlaskForm):
     role = SelectField(
         "Role",
         choices=[
-            ("learner", "Learner"),
-            ("focal_point", "Focal point"),
-            ("admin", "Administrator"),
+            SelectChoice("learner", "Learner"),
+            SelectChoice("focal_point", "Focal point"),
+            SelectChoice("admin", "Administrator"),
         ],
     )
     country = SelectField("Country", coerce=int)

@@ -6,9 +6,8 @@ import email
 import email.policy
 import logging
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -29,6 +28,7 @@ from app.services.mail import (
     queue_mail,
     retry_unsent,
 )
+from tests.smtp import Collector, StartServer, free_port
 
 THAI = "สวัสดีครับ คุณสมชาย ใจดี"
 ARABIC = "مرحبا يا أحمد"
@@ -36,75 +36,6 @@ VIETNAMESE = "Lời mời tham gia khóa học"
 LINK = "https://learn.rso.invalid/invitations/accept?token=abc123"
 BODY = f"{THAI}\n{ARABIC}\n\nAccept your invitation: {LINK}.\n"
 SENDER = "RSO Learning Portal <no-reply@rso-learning.invalid>"
-
-
-class Collector:
-    """An aiosmtpd handler that keeps every message it accepts, or refuses every recipient."""
-
-    def __init__(self, refuse_recipients: str | None = None) -> None:
-        self.refuse_recipients = refuse_recipients
-        self.envelopes: list[Envelope] = []
-        self.port = 0  # set once its server listens
-
-    async def handle_RCPT(
-        self,
-        server: SMTPServer,
-        session: SMTPSession,
-        envelope: Envelope,
-        address: str,
-        rcpt_options: list[str],
-    ) -> str:
-        if self.refuse_recipients:
-            return self.refuse_recipients
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(
-        self, server: SMTPServer, session: SMTPSession, envelope: Envelope
-    ) -> str:
-        self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-    @property
-    def messages(self) -> list[EmailMessage]:
-        return [
-            email.message_from_bytes(envelope.content, policy=email.policy.default)
-            for envelope in self.envelopes
-        ]
-
-
-def free_port() -> int:
-    """A port nothing listens on: Controller cannot bind port 0 and report what it got."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-StartServer = Callable[..., Collector]
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[StartServer]:
-    """Starts a real SMTP server on 127.0.0.1 on request; stops every one after the test."""
-    controllers: list[Controller] = []
-
-    def start(port: int | None = None, refuse_recipients: str | None = None) -> Collector:
-        handler = Collector(refuse_recipients)
-        controller = Controller(
-            handler,
-            hostname="127.0.0.1",
-            port=port or free_port(),
-            # Given a name, the server does not ask DNS for this machine's.
-            server_hostname="localhost",
-        )
-        controller.start()
-        controllers.append(controller)
-        handler.port = controller.port
-        return handler
-
-    yield start
-    for controller in controllers:
-        controller.stop()
 
 
 def smtp_settings(

@@ -182,10 +182,10 @@ def test_password_reset_link_works_once_and_the_form_reveals_nothing(client, app
     user = make_user()
     known = submit(client, "/auth/reset", {"email": user.email})
     unknown = submit(client, "/auth/reset", {"email": "nobody@example.gov"})
+
     def strip(r):
-        return (
-            r.get_data(as_text=True).replace(user.email, "X").replace("nobody@example.gov", "X")
-        )
+        return r.get_data(as_text=True).replace(user.email, "X").replace("nobody@example.gov", "X")
+
     assert known.status_code == unknown.status_code == 200
     assert strip(known) == strip(unknown)
     [message] = read_outbox(app)
