@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from flask import current_app, render_template, request
@@ -32,6 +33,37 @@ def safe_next(target: str | None, default: str) -> str:
 
 def mail_settings() -> mail.MailSettings:
     return mail.MailSettings.from_config(current_app.config, current_app.instance_path)
+
+
+@dataclass
+class MailItem:
+    to: str
+    subject: str
+    template: str
+    purpose: str
+    related_id: int | None = None
+    created_by_id: int | None = None
+    context: dict[str, object] = field(default_factory=dict)
+
+
+def send_templated_mails(items: list[MailItem]) -> list[OutgoingMail]:
+    """Store many messages in one commit, then deliver them and commit the outcomes once."""
+    messages = [
+        mail.queue_mail(
+            db.session,
+            to=item.to,
+            subject=item.subject,
+            body=render_template(f"mail/{item.template}.txt", **item.context),
+            purpose=item.purpose,
+            related_id=item.related_id,
+            created_by_id=item.created_by_id,
+        )
+        for item in items
+    ]
+    db.session.commit()
+    mail.deliver_batch(db.session, messages, mail_settings())
+    db.session.commit()
+    return messages
 
 
 def send_templated_mail(

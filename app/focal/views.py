@@ -28,7 +28,7 @@ from app.models import (
 )
 from app.services import accounts, enrolment, invitation_csv, invitations, mail
 from app.services.errors import DomainError
-from app.web import mail_settings, options, send_templated_mail
+from app.web import MailItem, mail_settings, options, send_templated_mails
 
 bp = Blueprint("focal", __name__, url_prefix="/focal")
 PAGE_SIZE = 25
@@ -246,31 +246,39 @@ def invitation_list():
     )
 
 
-def _send_invitation(invitation: Invitation, token: str) -> OutgoingMail:
-    return send_templated_mail(
+def _invitation_mail(invitation: Invitation, token: str) -> MailItem:
+    return MailItem(
         to=invitation.email,
         subject="You are invited to the RSO Learning Portal",
         template="invitation",
         purpose="invitation",
         related_id=invitation.id,
         created_by_id=current_user.id,
-        invitation=invitation,
-        inviter=current_user.display_name,
-        link=url_for("invitations.accept", token=token, _external=True),
+        context={
+            "invitation": invitation,
+            "inviter": current_user.display_name,
+            "link": url_for("invitations.accept", token=token, _external=True),
+        },
     )
 
 
-def _send_existing_account_notice(person: User) -> None:
-    send_templated_mail(
+def _existing_account_mail(person: User) -> MailItem:
+    return MailItem(
         to=person.email,
         subject="About your RSO Learning Portal account",
         template="existing_account",
         purpose="existing_account",
         related_id=person.id,
         created_by_id=current_user.id,
-        login=url_for("auth.login", _external=True),
-        reset=url_for("auth.reset_request", _external=True),
+        context={
+            "login": url_for("auth.login", _external=True),
+            "reset": url_for("auth.reset_request", _external=True),
+        },
     )
+
+
+def _send_invitation(invitation: Invitation, token: str) -> OutgoingMail:
+    return send_templated_mails([_invitation_mail(invitation, token)])[0]
 
 
 def _invite_one(
@@ -295,7 +303,7 @@ def _invite_one(
     )
     db.session.commit()
     if created.existing_user is not None:
-        _send_existing_account_notice(created.existing_user)
+        send_templated_mails([_existing_account_mail(created.existing_user)])
         return None
     return _send_invitation(created.invitation, created.token)
 
@@ -397,39 +405,36 @@ def confirm_upload():
     if preview.refusal:
         flash(preview.refusal, "error")
         return redirect(url_for("focal.upload"))
-    created: list[tuple[Invitation, str]] = []
-    notices: list[User] = []
+    requests = [
+        invitations.InvitationRequest(
+            email=row.email, display_name=row.name, course_slugs=row.course_slugs, due_on=row.due_on
+        )
+        for row in preview.valid_rows
+    ]
     try:
-        for row in preview.valid_rows:
-            existing = accounts.find_user_by_email(db.session, row.email)
-            new = invitations.invite(
-                db.session,
-                email=row.email,
-                display_name=row.name,
-                role=Role.LEARNER.value,
-                country=country,
-                invited_by=current_user,
-                course_slugs=row.course_slugs,
-                due_on=row.due_on,
-                visible_to_inviter=existing is not None
-                and policy.can_see_person(current_user, existing),
-            )
-            if new.invitation is not None:
-                created.append((new.invitation, new.token))
-            elif new.existing_user is not None:
-                notices.append(new.existing_user)
+        results = invitations.invite_many(
+            db.session,
+            requests,
+            role=Role.LEARNER.value,
+            country=country,
+            invited_by=current_user,
+            may_see=lambda person_: policy.can_see_person(current_user, person_),
+        )
         db.session.commit()
     except DomainError as error:
         db.session.rollback()
         flash(f"Nothing was created: {error}", "error")
         return redirect(url_for("focal.upload"))
-    failed = 0
-    for invitation, token in created:
-        failed += _send_invitation(invitation, token).sent_at is None
-    for person_ in notices:
-        _send_existing_account_notice(person_)
-    invited = len(created) + len(notices)
-    message = f"{invited} invitation(s) created; {len(preview.refused_rows)} row(s) refused."
+    messages = send_templated_mails(
+        [
+            _invitation_mail(result.invitation, result.token)
+            if result.invitation is not None
+            else _existing_account_mail(result.existing_user)
+            for result in results
+        ]
+    )
+    failed = sum(message.sent_at is None for message in messages)
+    message = f"{len(results)} invitation(s) created; {len(preview.refused_rows)} row(s) refused."
     if failed:
         message += f" {failed} email(s) could not be sent yet: use “Send the email again”."
     flash(message, "error" if failed else "success")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -113,6 +114,86 @@ def invite(
         courses=invitation.course_slugs,
     )
     return NewInvitation(invitation=invitation, token=token)
+
+
+@dataclass(frozen=True)
+class InvitationRequest:
+    email: str
+    display_name: str
+    course_slugs: list[str] = field(default_factory=list)
+    due_on: date | None = None
+
+
+def invite_many(
+    session: Session,
+    requests: list[InvitationRequest],
+    *,
+    role: str,
+    country: Country | None,
+    invited_by: User,
+    may_see: Callable[[User], bool],
+    now: datetime | None = None,
+) -> list[NewInvitation]:
+    """Create many invitations at once (a CSV upload), with two queries whatever the count.
+
+    Raises AlreadyInvited, changing nothing, if an address turned out to be taken in a way
+    the inviter may know (`may_see(user)`); addresses of accounts they may not see get a notice.
+    """
+    now = now or utcnow()
+    emails = {normalise_email(r.email) for r in requests}
+    existing = {u.email: u for u in session.scalars(select(User).where(User.email.in_(emails)))}
+    pending = set(
+        session.scalars(
+            select(Invitation.email).where(
+                Invitation.email.in_(emails),
+                Invitation.accepted_at.is_(None),
+                Invitation.withdrawn_at.is_(None),
+                Invitation.expires_at > now,
+            )
+        )
+    )
+    results: list[NewInvitation] = []
+    for request in requests:
+        email = normalise_email(request.email)
+        person = existing.get(email)
+        if person is not None and may_see(person):
+            raise AlreadyInvited(f"{email} already has an account: enrol them instead.")
+        if person is not None:
+            audit.record(session, "invitation.existing_account", actor=invited_by, target=person)
+            results.append(NewInvitation(invitation=None, token=None, existing_user=person))
+            continue
+        if email in pending:
+            raise AlreadyInvited(f"{email} already has a pending invitation: resend it instead.")
+        token = secrets.token_urlsafe(32)
+        invitation = Invitation(
+            email=email,
+            display_name=request.display_name.strip(),
+            role=role,
+            country_id=country.id if country is not None else None,
+            token_hash=_hash(token),
+            invited_by_id=invited_by.id,
+            course_slugs=list(request.course_slugs),
+            due_on=request.due_on,
+            created_at=now,
+            expires_at=now + INVITATION_LIFETIME,
+        )
+        session.add(invitation)
+        results.append(NewInvitation(invitation=invitation, token=token))
+    session.flush()
+    for result in results:
+        if result.invitation is not None:
+            audit.record(
+                session,
+                "invitation.created",
+                actor=invited_by,
+                target=result.invitation,
+                country_id=result.invitation.country_id,
+                role=role,
+                courses=result.invitation.course_slugs,
+                source="csv",
+            )
+    session.flush()
+    return results
 
 
 def find_open_invitation(

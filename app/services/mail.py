@@ -203,6 +203,27 @@ def deliver(
     return _attempt(session, mail, settings, now=now) is None
 
 
+def deliver_batch(
+    session: Session, mails: list[OutgoingMail], settings: MailSettings
+) -> tuple[int, int]:
+    """Deliver freshly stored messages in order. Returns (sent, failed).
+
+    Stops at the first failure that would repeat for every message (server unreachable, login
+    refused): the rest stay stored, unsent, for a retry, without one timeout each.
+    """
+    sent = failed = 0
+    for mail in mails:
+        problem = _attempt(session, mail, settings)
+        if problem is None:
+            sent += 1
+            continue
+        failed += 1
+        if not isinstance(problem, _PER_MESSAGE):
+            failed += len(mails) - sent - failed
+            break
+    return sent, failed
+
+
 def retry_unsent(
     session: Session, settings: MailSettings, *, max_attempts: int = 5, limit: int = 100
 ) -> tuple[int, int]:
