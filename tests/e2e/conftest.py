@@ -6,19 +6,26 @@ Chromium is missing the tests skip with a message, except under CI=true, where t
 
 from __future__ import annotations
 
+import email
+import email.policy
 import os
+import re
 import shutil
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from werkzeug.serving import make_server
 
 from app import create_app
 from app.authoring.importer import import_course_folder
 from app.authoring.parse import find_course_folders
 from app.extensions import db
+from app.services.countries import seed_countries
 from tests.conftest import FIXTURE_COURSES, ROOT, make_config
 
 CHROMIUM_ARGS = [
@@ -54,14 +61,35 @@ def browser() -> Iterator[object]:
         launched.close()
 
 
+@dataclass
+class LiveServer:
+    url: str
+    app: Flask
+    outbox: Path
+
+    def messages_to(self, address: str) -> list[EmailMessage]:
+        found = [
+            email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            for path in sorted(self.outbox.glob("*.eml"))
+        ]
+        return [message for message in found if message["To"] == address]
+
+    def link_for(self, address: str) -> str:
+        """The portal link in the latest message to this address, made absolute for the test."""
+        body = self.messages_to(address)[-1].get_content()
+        path = re.search(r"https?://[^/\s]+(/\S+)", body).group(1)
+        return f"{self.url}{path}"
+
+
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The portal served over real HTTP on a free loopback port, with every course imported."""
     folder = tmp_path_factory.mktemp("e2e")
     app = create_app(make_config(f"sqlite:///{folder / 'e2e.sqlite3'}"))
     app.instance_path = str(folder / "instance")
     with app.app_context():
         db.create_all()
+        seed_countries(db.session)
         for source in (FIXTURE_COURSES, ROOT / "courses"):
             if source.is_dir():
                 for course in find_course_folders(source)[0]:
@@ -72,7 +100,11 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield LiveServer(
+            url=f"http://127.0.0.1:{server.server_port}",
+            app=app,
+            outbox=Path(app.instance_path) / "outbox",
+        )
     finally:
         server.shutdown()
         thread.join(timeout=5)
