@@ -42,6 +42,8 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
+    # Behind a reverse proxy, how many hops of X-Forwarded-* to trust (0: none, direct).
+    PROXY_FIX_HOPS = int(os.environ.get("PROXY_FIX_HOPS", 0))
     CREATE_DEMO_DATA = True
     SEND_FILE_MAX_AGE_DEFAULT = timedelta(hours=1)
     # Accounts: "invitation" (default) or "registration" (self-registration approved by the

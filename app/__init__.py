@@ -14,6 +14,11 @@ def create_app(config: type[Config] | None = None) -> Flask:
         validate()
     app = Flask(__name__, instance_path=str(INSTANCE_DIR))
     app.config.from_object(config)
+    if app.config["PROXY_FIX_HOPS"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["PROXY_FIX_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     from app import cli, errors, security
     from app.admin.views import bp as admin_bp

@@ -326,3 +326,60 @@ def test_self_registration_waits_for_the_focal_points_approval(client, app):
 
 def test_registration_is_closed_by_default(client):
     assert client.get("/auth/register").status_code == 404
+
+
+def test_registration_from_an_approved_government_domain_needs_no_approval(client, app):
+    app.config.update(ACCOUNT_MODE="registration", AUTO_APPROVE_DOMAINS=["example.go.th"])
+    country = make_user(Role.FOCAL_POINT, country="TH").country_id
+    password = "a long enough passphrase"
+    fields = {"display_name": "Anan", "country": str(country), "password": password}
+    submit(client, "/auth/register", {**fields, "email": "anan@example.go.th", "confirm": password})
+    response = submit(client, "/auth/login", {"email": "anan@example.go.th", "password": password})
+    assert response.status_code == 302
+
+
+def test_login_limits_hold_in_redis_shared_by_every_app_server(tmp_path):
+    """With RATELIMIT_STORAGE_URI pointing at Redis, two app instances share the count."""
+    import os
+    import uuid
+
+    import pytest
+    import redis
+
+    from app import create_app
+    from app.extensions import limiter
+    from tests.conftest import RequestIsolatedClient, make_config
+
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    try:
+        redis.Redis.from_url(url).ping()
+    except redis.ConnectionError:
+        if os.environ.get("CI", "").lower() == "true":
+            raise
+        pytest.skip(f"no Redis at {url}")
+    prefix = f"test-{uuid.uuid4().hex}"
+    config = make_config(
+        f"sqlite:///{tmp_path / 'shared.sqlite3'}",
+        RATELIMIT_STORAGE_URI=url,
+        RATELIMIT_KEY_PREFIX=prefix,
+    )
+    servers = [create_app(config), create_app(config)]
+    for server in servers:
+        server.test_client_class = RequestIsolatedClient
+    with servers[0].app_context():
+        db.create_all()
+        user = make_user()
+        limiter.reset()
+        for attempt in range(5):
+            client = servers[attempt % 2].test_client()
+            wrong = {"email": user.email, "password": f"wrong {attempt}"}
+            assert submit(client, "/auth/login", wrong).status_code == 401
+        sixth = submit(
+            servers[1].test_client(), "/auth/login", {"email": user.email, "password": PASSWORD}
+        )
+        assert sixth.status_code == 429
+        store = redis.Redis.from_url(url)
+        keys = store.keys(f"*{prefix}*")
+        assert keys, "the counts must live in Redis"
+        store.delete(*keys)
+        db.engine.dispose()

@@ -334,3 +334,18 @@ def test_the_roster_searches_filters_and_shows_only_the_countrys_staff(app):
     assert "Budi Santoso" in searched and "Siti Rahma" not in searched
     deactivated = client.get("/focal/?status=deactivated").get_data(as_text=True)
     assert "Siti Rahma" in deactivated and "Budi Santoso" not in deactivated
+
+
+def test_resending_gives_a_new_link_and_the_old_one_stops_working(app):
+    focal = make_user(Role.FOCAL_POINT)
+    client = app.test_client()
+    sign_in(client, focal)
+    fields = {"email": "r@example.gov", "display_name": "R", "role": "learner"}
+    submit(client, "/focal/invitations/new", {**fields, "country": str(focal.country_id)})
+    old_link = invitation_path(outbox(app)[-1])
+    invitation = db.session.scalar(select(Invitation))
+    submit(client, "/focal/invitations", {}, post_url=f"/focal/invitations/{invitation.id}/resend")
+    new_link = invitation_path(outbox(app)[-1])
+    assert new_link != old_link
+    assert app.test_client().get(old_link).status_code == 410
+    assert app.test_client().get(new_link).status_code == 200
