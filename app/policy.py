@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import Select
 
-from app.models import Invitation, Role, User
+from app.models import Invitation, QuizAttempt, Role, User
 
 
 def is_admin(actor: User | None) -> bool:
@@ -86,3 +86,8 @@ def scope_invitations(actor: User, statement: Select) -> Select:
     if is_focal_point(actor):
         return statement.where(Invitation.country_id == actor.country_id)
     return statement.where(Invitation.id.is_(None))
+
+
+def can_see_attempt(actor: User | None, attempt: QuizAttempt) -> bool:
+    """A quiz attempt, with its answers, is its learner's own."""
+    return actor is not None and actor.is_active and attempt.user_id == actor.id

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from app import policy
 from app.extensions import db
 from app.focal.forms import ActionForm
-from app.models import utcnow
-from app.services import catalog, enrolment
+from app.models import Course, QuizAttempt, utcnow
+from app.services import catalog, enrolment, grading, progress
 from app.services.errors import DomainError, NotFound
 
 bp = Blueprint("learn", __name__)
@@ -48,7 +49,25 @@ def course(slug: str):
         found = catalog.get_published_course(db.session, slug)
     except NotFound:
         abort(404)
-    return render_template("learn/course.html", course=found, version=found.published_version)
+    enrollment, course_progress = _learner_progress(found)
+    return render_template(
+        "learn/course.html",
+        course=found,
+        version=found.published_version,
+        enrollment=enrollment,
+        progress=course_progress,
+        action_form=ActionForm(),
+    )
+
+
+def _learner_progress(course):  # noqa: ANN001, ANN202
+    """(enrolment, progress) of the signed-in learner in this course, or (None, None)."""
+    if not current_user.is_authenticated:
+        return None, None
+    enrollment = progress.active_enrolment(db.session, current_user, course)
+    if enrollment is None:
+        return None, None
+    return enrollment, progress.course_progress(db.session, current_user, course)
 
 
 @bp.get("/courses/<slug>/<module_slug>/<item_slug>")
@@ -59,14 +78,25 @@ def item(slug: str, module_slug: str, item_slug: str):
         found = catalog.get_published_course(db.session, slug)
         version = found.published_version
         place = catalog.locate_item(version, key)
+        enrollment, course_progress = _learner_progress(found)
         if place.item["kind"] == "lesson":
             lesson = catalog.get_lesson(db.session, version, key)
             return render_template(
-                "learn/lesson.html", course=found, version=version, place=place, lesson=lesson
+                "learn/lesson.html",
+                course=found,
+                version=version,
+                place=place,
+                lesson=lesson,
+                enrollment=enrollment,
+                progress=course_progress,
+                action_form=ActionForm(),
             )
         quiz = catalog.get_quiz(db.session, version, key)
     except NotFound:
         abort(404)
+    attempts = []
+    if enrollment is not None:
+        attempts = grading.attempts_of(db.session, current_user, found, key)
     return render_template(
         "learn/quiz.html",
         course=found,
@@ -74,25 +104,168 @@ def item(slug: str, module_slug: str, item_slug: str):
         place=place,
         quiz=quiz,
         questions=catalog.public_questions(quiz),
+        enrollment=enrollment,
+        progress=course_progress,
+        attempts=attempts,
+        action_form=ActionForm(),
     )
+
+
+@bp.post("/courses/<slug>/<module_slug>/<item_slug>/complete")
+@login_required
+def complete(slug: str, module_slug: str, item_slug: str):
+    """Mark a lesson as complete, then go on to the next item."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    key = f"{module_slug}/{item_slug}"
+    try:
+        found = catalog.get_published_course(db.session, slug)
+        place = catalog.locate_item(found.published_version, key)
+        progress.complete_lesson(db.session, current_user, found, key)
+    except NotFound:
+        abort(404)
+    except DomainError as error:
+        flash(str(error), "error")
+        return redirect(url_for("learn.course", slug=slug))
+    db.session.commit()
+    enrollment = progress.active_enrolment(db.session, current_user, found)
+    if enrollment is not None and enrollment.completed_at is not None:
+        flash("Course completed. Well done!", "success")
+        return redirect(url_for("learn.course", slug=slug))
+    if place.next:
+        module = place.next["key"].split("/")[0]
+        return redirect(
+            url_for("learn.item", slug=slug, module_slug=module, item_slug=place.next["slug"])
+        )
+    return redirect(url_for("learn.course", slug=slug))
+
+
+@bp.post("/courses/<slug>/<module_slug>/<item_slug>/attempts")
+@login_required
+def start_attempt(slug: str, module_slug: str, item_slug: str):
+    """Start an attempt (or continue the open one) and open it."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    key = f"{module_slug}/{item_slug}"
+    try:
+        found = catalog.get_published_course(db.session, slug)
+        quiz = catalog.get_quiz(db.session, found.published_version, key)
+        attempt = grading.start_attempt(db.session, current_user, found, quiz)
+    except NotFound:
+        abort(404)
+    except DomainError as error:
+        db.session.commit()  # keeps an attempt closed on time-out, if any
+        flash(str(error), "error")
+        return redirect(
+            url_for("learn.item", slug=slug, module_slug=module_slug, item_slug=item_slug)
+        )
+    db.session.commit()
+    return redirect(url_for("learn.attempt", attempt_id=attempt.id))
+
+
+def attempt_or_404(attempt_id: int) -> QuizAttempt:
+    """Only the learner who made an attempt may open it."""
+    attempt = db.session.get(QuizAttempt, attempt_id)
+    if attempt is None or not policy.can_see_attempt(current_user, attempt):
+        abort(404)
+    return attempt
+
+
+@bp.get("/attempts/<int:attempt_id>")
+@login_required
+def attempt(attempt_id: int):
+    """The attempt's form while open; its results once submitted."""
+    found = attempt_or_404(attempt_id)
+    course = db.session.get(Course, found.course_id)
+    quiz = catalog.get_quiz_of_version(db.session, found.version_id, found.quiz_key)
+    if found.submitted_at is None:
+        return render_template(
+            "learn/attempt.html",
+            attempt=found,
+            course=course,
+            quiz=quiz,
+            questions=grading.attempt_questions(db.session, found),
+            remaining=grading.seconds_left(found),
+            form=ActionForm(),
+        )
+    results = grading.graded_results(db.session, found)
+    return render_template(
+        "learn/attempt_result.html",
+        attempt=found,
+        course=course,
+        quiz=quiz,
+        results=results,
+        mastery=grading.mastery_by_provision(results),
+        attempts_left=grading.attempts_left(db.session, current_user, course, quiz),
+        action_form=ActionForm(),
+    )
+
+
+@bp.post("/attempts/<int:attempt_id>")
+@login_required
+def answer(attempt_id: int):
+    """Save the answers, or submit them for grading."""
+    found = attempt_or_404(attempt_id)
+    if not ActionForm().validate_on_submit():
+        flash("This form has expired. Your saved answers are kept; please try again.", "error")
+        return redirect(url_for("learn.attempt", attempt_id=found.id))
+    course = db.session.get(Course, found.course_id)
+    quiz = catalog.get_quiz_of_version(db.session, found.version_id, found.quiz_key)
+    raw = answers_from_form(request.form)
+    try:
+        if request.form.get("action") == "save":
+            if grading.save_answers(db.session, found, raw):
+                flash("Your answers are saved.", "success")
+            else:
+                flash("Time is up: answers can no longer be changed. Submit to be graded.", "error")
+        else:
+            grading.submit_attempt(
+                db.session, found, raw, learner=current_user, course=course, quiz=quiz
+            )
+    except grading.AttemptClosed:
+        db.session.rollback()
+        flash("This attempt was already submitted; here is its result.", "info")
+    except grading.InvalidAnswers as error:
+        db.session.commit()  # keeps the audit record of the refusal
+        flash(f"Your answers could not be accepted: {error} Nothing was changed.", "error")
+    else:
+        db.session.commit()
+    return redirect(url_for("learn.attempt", attempt_id=found.id))
+
+
+def answers_from_form(form) -> dict:  # noqa: ANN001
+    """Fields named q<question id>: choice ids (radio, checkboxes) or text."""
+    answers = {}
+    for name in form:
+        if name.startswith("q") and name[1:].isdigit():
+            values = form.getlist(name)
+            answers[name[1:]] = values if len(values) != 1 else values[0]
+    return answers
 
 
 @bp.get("/dashboard")
 @login_required
 def dashboard():
-    """The learner's courses, with due dates; and open courses they may join."""
+    """The learner's courses with progress and due dates; completed ones; open ones to join."""
     enrolments = enrolment.active_enrolments(db.session, current_user)
-    enrolled_ids = {e.course_id for e in enrolments}
-    open_courses = [
-        course
-        for course in catalog.published_courses(db.session)
-        if course.published_version.is_open and course.id not in enrolled_ids
+    published = {course.id: course for course in catalog.published_courses(db.session)}
+    taken = [published[e.course_id] for e in enrolments if e.course_id in published]
+    progress_by_course = progress.progress_in_courses(db.session, current_user, taken)
+    rows = [
+        (e, published[e.course_id], progress_by_course.get(e.course_id))
+        for e in enrolments
+        if e.course_id in published
     ]
-    courses_by_id = {c.id: c for c in catalog.published_courses(db.session)}
+    enrolled_ids = {e.course_id for e in enrolments}
     return render_template(
         "learn/dashboard.html",
-        enrolments=[(e, courses_by_id.get(e.course_id)) for e in enrolments],
-        open_courses=open_courses,
+        current=[row for row in rows if row[0].completed_at is None],
+        completed=[row for row in rows if row[0].completed_at is not None],
+        open_courses=[
+            course
+            for course in published.values()
+            if course.published_version.is_open and course.id not in enrolled_ids
+        ],
         action_form=ActionForm(),
     )
 

@@ -15,7 +15,7 @@ from app.models.catalog import (
 )
 from app.models.certificates import Certificate
 from app.models.mail import OutgoingMail
-from app.models.progress import Enrollment, LessonProgress, QuizAttempt
+from app.models.progress import Enrollment, LessonProgress, QuestionResponse, QuizAttempt
 
 __all__ = [
     "AuditEvent",
@@ -31,6 +31,7 @@ __all__ = [
     "Module",
     "OutgoingMail",
     "Question",
+    "QuestionResponse",
     "QuestionKind",
     "Quiz",
     "QuizAttempt",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, UTCDateTime, utcnow
@@ -50,6 +50,7 @@ class QuizAttempt(Base):
     __tablename__ = "quiz_attempts"
     __table_args__ = (
         UniqueConstraint("user_id", "course_id", "quiz_key", "number"),
+        Index("ix_quiz_attempts_passed", "course_id", "user_id", "quiz_key", "passed"),
         CheckConstraint("number >= 1", name="number_positive"),
         CheckConstraint("score IS NULL OR score BETWEEN 0 AND 100", name="score_percentage"),
     )
@@ -66,4 +67,30 @@ class QuizAttempt(Base):
     score: Mapped[float | None]
     passed: Mapped[bool | None]
     layout: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # Answers saved so far (before submission) or submitted: {question id: [choice ids] | text}.
     answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    answers_saved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Submitted after the time limit: graded on the answers saved before the deadline.
+    submitted_late: Mapped[bool] = mapped_column(default=False)
+
+
+class QuestionResponse(Base):
+    """One graded answer: how each question of a submitted attempt was marked.
+
+    Kept as rows (not inside the attempt's JSON) so that question statistics and mastery per
+    provision are a GROUP BY, whatever the number of attempts.
+    """
+
+    __tablename__ = "question_responses"
+    __table_args__ = (
+        UniqueConstraint("attempt_id", "question_id"),
+        CheckConstraint("mark BETWEEN 0 AND 1", name="mark_fraction"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("quiz_attempts.id", ondelete="CASCADE"))
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"))
+    mark: Mapped[float]
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -97,6 +97,14 @@ def get_quiz(session: Session, version: CourseVersion, key: str) -> Quiz:
     return quiz
 
 
+def get_quiz_of_version(session: Session, version_id: int, key: str) -> Quiz:
+    """The quiz as it was in a given version (an attempt keeps the version it started on)."""
+    quiz = session.scalar(select(Quiz).where(Quiz.version_id == version_id, Quiz.key == key))
+    if quiz is None:
+        raise NotFound(f"no quiz {key!r}")
+    return quiz
+
+
 def public_questions(quiz: Quiz) -> list[PublicQuestion]:
     """The quiz's questions with only what may reach the browser before submission."""
     return [_public(question) for question in quiz.questions]

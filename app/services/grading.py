@@ -1,0 +1,351 @@
+"""Quiz attempts: start, save, submit, grade. Grading happens here, on the server, only.
+
+An attempt fixes its questions and their choice order when it starts (shuffled and drawn
+once), so a reload shows the same quiz. Submitting twice grades once. A submission after the
+time limit is graded on the answers saved before the deadline (see docs/learning.md).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.models import Course, Question, QuestionResponse, Quiz, QuizAttempt, User, utcnow
+from app.services import audit
+from app.services.errors import DomainError
+from app.services.progress import record_completion_if_done, require_enrolment
+
+# Network and clicking take time: a submission this soon after the deadline is still on time.
+GRACE = timedelta(seconds=30)
+Answers = dict[str, Any]  # question id (str) -> [choice ids] or text
+
+
+class AttemptRefused(DomainError):
+    """No attempt may be started: none left, or the course is not taken."""
+
+
+class AttemptClosed(DomainError):
+    """The attempt was already submitted; it is graded once."""
+
+
+class InvalidAnswers(DomainError):
+    """The submitted form does not match the attempt (forged ids, foreign questions)."""
+
+
+@dataclass(frozen=True)
+class QuestionResult:
+    question: Question
+    mark: float
+    given: Any
+
+    @property
+    def correct(self) -> bool:
+        return self.mark >= 1.0
+
+
+def attempts_used(session: Session, learner: User, course: Course, quiz_key: str) -> int:
+    return session.scalar(
+        select(func.count()).where(
+            QuizAttempt.user_id == learner.id,
+            QuizAttempt.course_id == course.id,
+            QuizAttempt.quiz_key == quiz_key,
+        )
+    )
+
+
+def open_attempt(
+    session: Session, learner: User, course: Course, quiz_key: str
+) -> QuizAttempt | None:
+    return session.scalar(
+        select(QuizAttempt).where(
+            QuizAttempt.user_id == learner.id,
+            QuizAttempt.course_id == course.id,
+            QuizAttempt.quiz_key == quiz_key,
+            QuizAttempt.submitted_at.is_(None),
+        )
+    )
+
+
+def start_attempt(
+    session: Session,
+    learner: User,
+    course: Course,
+    quiz: Quiz,
+    *,
+    now: datetime | None = None,
+    rng: random.Random | None = None,
+) -> QuizAttempt:
+    """The learner's open attempt at this quiz, or a new one if they have attempts left."""
+    now = now or utcnow()
+    require_enrolment(session, learner, course)
+    existing = open_attempt(session, learner, course, quiz.key)
+    if existing is not None and existing.deadline is not None and now > existing.deadline + GRACE:
+        # Time ran out on the open attempt: close it on its saved answers, then go on.
+        submit_attempt(session, existing, {}, learner=learner, course=course, quiz=quiz, now=now)
+        existing = None
+    if existing is not None:
+        return existing
+    used = attempts_used(session, learner, course, quiz.key)
+    if quiz.attempts is not None and used >= quiz.attempts:
+        raise AttemptRefused(f"You have used all {quiz.attempts} attempts at this quiz.")
+    rng = rng or random.SystemRandom()
+    questions = list(quiz.questions)
+    if quiz.draw and quiz.draw < len(questions):
+        questions = rng.sample(questions, quiz.draw)
+        questions.sort(key=lambda question: question.position)
+    if quiz.shuffle:
+        rng.shuffle(questions)
+    layout = []
+    for question in questions:
+        choice_ids = [choice["id"] for choice in question.choices]
+        if quiz.shuffle and question.kind != "true_false":
+            rng.shuffle(choice_ids)
+        layout.append({"question": question.id, "choices": choice_ids})
+    attempt = QuizAttempt(
+        user_id=learner.id,
+        course_id=course.id,
+        quiz_key=quiz.key,
+        version_id=quiz.version_id,
+        number=used + 1,
+        started_at=now,
+        deadline=now + timedelta(minutes=quiz.time_limit_minutes)
+        if quiz.time_limit_minutes
+        else None,
+        layout=layout,
+        answers={},
+    )
+    try:
+        with session.begin_nested():
+            session.add(attempt)
+            session.flush()
+    except IntegrityError:
+        # The same learner started in two tabs at once: use the attempt the other one made.
+        existing = open_attempt(session, learner, course, quiz.key)
+        if existing is None:
+            raise AttemptRefused("Please try again.") from None
+        return existing
+    audit.record(
+        session,
+        "attempt.started",
+        actor=learner,
+        target=attempt,
+        quiz=quiz.key,
+        number=attempt.number,
+    )
+    return attempt
+
+
+def attempt_questions(session: Session, attempt: QuizAttempt) -> list[tuple[Question, list[dict]]]:
+    """The attempt's questions in its fixed order, each with its choices in the fixed order."""
+    ids = [entry["question"] for entry in attempt.layout]
+    by_id = {q.id: q for q in session.scalars(select(Question).where(Question.id.in_(ids)))}
+    ordered = []
+    for entry in attempt.layout:
+        question = by_id[entry["question"]]
+        choices = {choice["id"]: choice for choice in question.choices}
+        ordered.append((question, [choices[choice_id] for choice_id in entry["choices"]]))
+    return ordered
+
+
+def clean_answers(attempt: QuizAttempt, questions: list[Question], raw: Answers) -> Answers:
+    """Check a submitted form against the attempt; refuse anything that could not come from it."""
+    allowed = {entry["question"]: set(entry["choices"]) for entry in attempt.layout}
+    kinds = {question.id: question.kind for question in questions}
+    cleaned: Answers = {}
+    for key, value in raw.items():
+        if not str(key).isdigit() or int(key) not in allowed:
+            raise InvalidAnswers("The form contains an answer to a question not in this attempt.")
+        question_id = int(key)
+        if kinds[question_id] == "short":
+            text = value if isinstance(value, str) else ""
+            cleaned[str(question_id)] = text[:500]
+            continue
+        chosen = value if isinstance(value, list) else [value]
+        if any(choice not in allowed[question_id] for choice in chosen):
+            raise InvalidAnswers("The form contains a choice that does not belong to its question.")
+        if kinds[question_id] in ("single", "true_false") and len(chosen) > 1:
+            raise InvalidAnswers("A single-choice question was given several answers.")
+        cleaned[str(question_id)] = sorted(set(chosen))
+    return cleaned
+
+
+def normalise_text(text: str) -> str:
+    """Short answers match ignoring case, accents' composition and extra spaces."""
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text)).strip().casefold()
+
+
+def mark(question: Question, given: Any, *, partial_credit: bool) -> float:
+    """The fraction of the question earned by this answer, 0 to 1."""
+    if question.kind == "short":
+        if not isinstance(given, str):
+            return 0.0
+        accepted = {normalise_text(answer) for answer in question.accepted_answers}
+        return 1.0 if normalise_text(given) in accepted else 0.0
+    chosen = set(given or [])
+    correct = {choice["id"] for choice in question.choices if choice["correct"]}
+    if question.kind == "multiple" and partial_credit:
+        wrong = len(chosen - correct)
+        right = len(chosen & correct)
+        return max(0.0, (right - wrong) / len(correct))
+    return 1.0 if chosen == correct else 0.0
+
+
+def save_answers(
+    session: Session, attempt: QuizAttempt, raw: Answers, *, now: datetime | None = None
+) -> bool:
+    """Keep answers for later; after the deadline nothing is saved. True when saved."""
+    now = now or utcnow()
+    if attempt.submitted_at is not None:
+        raise AttemptClosed("This attempt was already submitted.")
+    if attempt.deadline is not None and now > attempt.deadline + GRACE:
+        return False
+    questions = [question for question, _ in attempt_questions(session, attempt)]
+    attempt.answers = clean_answers(attempt, questions, raw)
+    attempt.answers_saved_at = now
+    session.flush()
+    return True
+
+
+def submit_attempt(
+    session: Session,
+    attempt: QuizAttempt,
+    raw: Answers,
+    *,
+    learner: User,
+    course: Course,
+    quiz: Quiz,
+    now: datetime | None = None,
+) -> list[QuestionResult]:
+    """Grade and close the attempt, once. Flushes; the caller commits."""
+    now = now or utcnow()
+    if attempt.submitted_at is not None:
+        raise AttemptClosed("This attempt was already submitted.")
+    questions = [question for question, _ in attempt_questions(session, attempt)]
+    late = attempt.deadline is not None and now > attempt.deadline + GRACE
+    try:
+        answers = attempt.answers if late else clean_answers(attempt, questions, raw)
+    except InvalidAnswers as error:
+        audit.record(session, "attempt.refused", actor=learner, target=attempt, reason=str(error))
+        raise
+    results = [
+        QuestionResult(
+            q,
+            mark(q, answers.get(str(q.id)), partial_credit=quiz.partial_credit),
+            answers.get(str(q.id)),
+        )
+        for q in questions
+    ]
+    score = round(100 * sum(r.mark for r in results) / len(results), 2) if results else 0.0
+    # Claim the attempt: of two submissions at once (double click, two tabs) one grades it.
+    claimed = session.execute(
+        update(QuizAttempt)
+        .where(QuizAttempt.id == attempt.id, QuizAttempt.submitted_at.is_(None))
+        .values(
+            submitted_at=now,
+            answers=answers,
+            score=score,
+            passed=score >= quiz.pass_mark,
+            submitted_late=late,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        session.refresh(attempt)
+        raise AttemptClosed("This attempt was already submitted.")
+    session.refresh(attempt)
+    session.add_all(
+        QuestionResponse(
+            attempt_id=attempt.id,
+            question_id=result.question.id,
+            user_id=learner.id,
+            course_id=course.id,
+            mark=result.mark,
+            answered_at=now,
+        )
+        for result in results
+    )
+    enrollment = require_enrolment(session, learner, course)
+    enrollment.last_activity_at = now
+    audit.record(
+        session,
+        "attempt.submitted",
+        actor=learner,
+        target=attempt,
+        country_id=learner.country_id,
+        quiz=quiz.key,
+        score=score,
+        passed=attempt.passed,
+        late=late,
+    )
+    session.flush()
+    if attempt.passed:
+        record_completion_if_done(session, learner, course, enrollment, now=now)
+    return results
+
+
+def graded_results(session: Session, attempt: QuizAttempt) -> list[QuestionResult]:
+    """The results of a submitted attempt, in its order, from the stored responses."""
+    marks = dict(
+        session.execute(
+            select(QuestionResponse.question_id, QuestionResponse.mark).where(
+                QuestionResponse.attempt_id == attempt.id
+            )
+        ).all()
+    )
+    return [
+        QuestionResult(question, marks.get(question.id, 0.0), attempt.answers.get(str(question.id)))
+        for question, _ in attempt_questions(session, attempt)
+    ]
+
+
+def mastery_by_provision(results: list[QuestionResult]) -> list[tuple[str, float, int]]:
+    """(provision, share earned 0-1, questions) for the provisions these questions test."""
+    totals: dict[str, list[float]] = {}
+    for result in results:
+        for provision in result.question.provisions:
+            totals.setdefault(provision_group(provision), []).append(result.mark)
+    return sorted(
+        (provision, sum(marks) / len(marks), len(marks)) for provision, marks in totals.items()
+    )
+
+
+def provision_group(provision: str) -> str:
+    """'TIP art. 3(a)' and 'TIP art. 3' report together as 'TIP art. 3'."""
+    return re.sub(r"\(.*$", "", provision).strip()
+
+
+def attempts_of(
+    session: Session, learner: User, course: Course, quiz_key: str
+) -> list[QuizAttempt]:
+    return list(
+        session.scalars(
+            select(QuizAttempt)
+            .where(
+                QuizAttempt.user_id == learner.id,
+                QuizAttempt.course_id == course.id,
+                QuizAttempt.quiz_key == quiz_key,
+            )
+            .order_by(QuizAttempt.number)
+        )
+    )
+
+
+def attempts_left(session: Session, learner: User, course: Course, quiz: Quiz) -> int | None:
+    """How many more attempts the learner may start; None when unlimited."""
+    if quiz.attempts is None:
+        return None
+    return max(quiz.attempts - attempts_used(session, learner, course, quiz.key), 0)
+
+
+def seconds_left(attempt: QuizAttempt, *, now: datetime | None = None) -> int | None:
+    if attempt.deadline is None:
+        return None
+    return max(int((attempt.deadline - (now or utcnow())).total_seconds()), 0)

@@ -1,0 +1,213 @@
+"""Progress through a course: lessons completed, quizzes passed, completion recorded once.
+
+Everything is keyed by the course and the stable item key (`module-slug/item-slug`), so a
+republished course keeps everyone's progress on every item that still exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from app.models import Course, CourseVersion, Enrollment, LessonProgress, QuizAttempt, User, utcnow
+from app.services import audit, certification
+from app.services.errors import DomainError, NotFound
+
+
+class NotEnrolled(DomainError):
+    """Progress is kept for enrolled learners only."""
+
+
+@dataclass
+class CourseProgress:
+    """Where a learner stands in the published version of a course."""
+
+    version: CourseVersion
+    completed_lessons: set[str] = field(default_factory=set)
+    passed_quizzes: set[str] = field(default_factory=set)
+    best_scores: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def done(self) -> set[str]:
+        return (self.completed_lessons | self.passed_quizzes) & set(self.version.item_keys)
+
+    @property
+    def total(self) -> int:
+        return len(self.version.item_keys)
+
+    @property
+    def percent(self) -> int:
+        return round(100 * len(self.done) / self.total) if self.total else 0
+
+    @property
+    def is_complete(self) -> bool:
+        return self.total > 0 and len(self.done) == self.total
+
+    def next_item(self) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """(module, item) of the first item not done yet: where to continue."""
+        for module in self.version.outline:
+            for item in module["items"]:
+                if item["key"] not in self.done:
+                    return module, item
+        return None
+
+
+def active_enrolment(session: Session, learner: User, course: Course) -> Enrollment | None:
+    return session.scalar(
+        select(Enrollment).where(
+            Enrollment.user_id == learner.id,
+            Enrollment.course_id == course.id,
+            Enrollment.unenrolled_at.is_(None),
+        )
+    )
+
+
+def require_enrolment(session: Session, learner: User, course: Course) -> Enrollment:
+    enrollment = active_enrolment(session, learner, course)
+    if enrollment is None:
+        raise NotEnrolled("Join or be enrolled in this course to keep your progress.")
+    return enrollment
+
+
+def course_progress(session: Session, learner: User, course: Course) -> CourseProgress:
+    """The learner's progress in the published version: two queries."""
+    version = course.published_version
+    if version is None:
+        raise NotFound(f"no published version of {course.slug!r}")
+    lessons = set(
+        session.scalars(
+            select(LessonProgress.item_key).where(
+                LessonProgress.user_id == learner.id, LessonProgress.course_id == course.id
+            )
+        )
+    )
+    best: dict[str, float] = {}
+    passed: set[str] = set()
+    for key, score, was_passed in session.execute(
+        select(QuizAttempt.quiz_key, QuizAttempt.score, QuizAttempt.passed).where(
+            QuizAttempt.user_id == learner.id,
+            QuizAttempt.course_id == course.id,
+            QuizAttempt.submitted_at.is_not(None),
+        )
+    ):
+        best[key] = max(best.get(key, 0.0), score or 0.0)
+        if was_passed:
+            passed.add(key)
+    return CourseProgress(
+        version=version, completed_lessons=lessons, passed_quizzes=passed, best_scores=best
+    )
+
+
+def progress_in_courses(
+    session: Session, learner: User, courses: list[Course]
+) -> dict[int, CourseProgress]:
+    """The learner's progress in several courses at once: two queries, whatever the number."""
+    ids = [course.id for course in courses if course.published_version is not None]
+    result = {
+        course.id: CourseProgress(version=course.published_version)
+        for course in courses
+        if course.published_version is not None
+    }
+    if not ids:
+        return result
+    for course_id, key in session.execute(
+        select(LessonProgress.course_id, LessonProgress.item_key).where(
+            LessonProgress.user_id == learner.id, LessonProgress.course_id.in_(ids)
+        )
+    ):
+        result[course_id].completed_lessons.add(key)
+    for course_id, key, score, was_passed in session.execute(
+        select(QuizAttempt.course_id, QuizAttempt.quiz_key, QuizAttempt.score, QuizAttempt.passed)
+        .where(
+            QuizAttempt.user_id == learner.id,
+            QuizAttempt.course_id.in_(ids),
+            QuizAttempt.submitted_at.is_not(None),
+        )
+    ):
+        entry = result[course_id]
+        entry.best_scores[key] = max(entry.best_scores.get(key, 0.0), score or 0.0)
+        if was_passed:
+            entry.passed_quizzes.add(key)
+    return result
+
+
+def _insert_ignoring_duplicates(session: Session, values: dict[str, Any]) -> bool:
+    """Insert a LessonProgress row unless it exists; True when this call inserted it.
+
+    Two tabs marking the same lesson at once both succeed, and only one row is written: the
+    database's unique constraint decides, with no error and no race.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
+    statement = (
+        insert(LessonProgress)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["user_id", "course_id", "item_key"])
+    )
+    return session.execute(statement).rowcount == 1
+
+
+def complete_lesson(
+    session: Session, learner: User, course: Course, key: str, *, now: datetime | None = None
+) -> bool:
+    """Mark a lesson of the published version as completed. True the first time. Flushes."""
+    now = now or utcnow()
+    enrollment = require_enrolment(session, learner, course)
+    version = course.published_version
+    lesson_keys = {
+        item["key"]
+        for module in version.outline
+        for item in module["items"]
+        if item["kind"] == "lesson"
+    }
+    if key not in lesson_keys:
+        raise NotFound(f"no lesson {key!r} in this course")
+    inserted = _insert_ignoring_duplicates(
+        session,
+        {"user_id": learner.id, "course_id": course.id, "item_key": key, "completed_at": now},
+    )
+    enrollment.last_activity_at = now
+    session.flush()
+    if inserted:
+        record_completion_if_done(session, learner, course, enrollment, now=now)
+    return inserted
+
+
+def record_completion_if_done(
+    session: Session, learner: User, course: Course, enrollment: Enrollment, *, now: datetime
+) -> bool:
+    """Record the course as completed, once, with its version, and call certification."""
+    if enrollment.completed_at is not None:
+        return False
+    progress = course_progress(session, learner, course)
+    if not progress.is_complete:
+        return False
+    version = course.published_version
+    # Conditional update: of two requests finishing the course at once, exactly one records it.
+    claimed = session.execute(
+        update(Enrollment)
+        .where(Enrollment.id == enrollment.id, Enrollment.completed_at.is_(None))
+        .values(completed_at=now, completed_version_id=version.id)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        session.refresh(enrollment)
+        return False
+    session.refresh(enrollment)
+    audit.record(
+        session,
+        "course.completed",
+        actor=learner,
+        target=enrollment,
+        country_id=learner.country_id,
+        course=course.slug,
+        version=version.number,
+    )
+    certification.on_course_completed(session, enrollment, version)
+    session.flush()
+    return True
