@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, UTCDateTime, utcnow
@@ -51,6 +51,16 @@ class QuizAttempt(Base):
     __table_args__ = (
         UniqueConstraint("user_id", "course_id", "quiz_key", "number"),
         Index("ix_quiz_attempts_passed", "course_id", "user_id", "quiz_key", "passed"),
+        # At most one open attempt per learner and quiz, whatever races between two tabs.
+        Index(
+            "uq_quiz_attempts_one_open",
+            "user_id",
+            "course_id",
+            "quiz_key",
+            unique=True,
+            postgresql_where=text("submitted_at IS NULL"),
+            sqlite_where=text("submitted_at IS NULL"),
+        ),
         CheckConstraint("number >= 1", name="number_positive"),
         CheckConstraint("score IS NULL OR score BETWEEN 0 AND 100", name="score_percentage"),
     )

@@ -165,8 +165,9 @@ def clean_answers(attempt: QuizAttempt, questions: list[Question], raw: Answers)
             raise InvalidAnswers("The form contains an answer to a question not in this attempt.")
         question_id = int(key)
         if kinds[question_id] == "short":
-            text = value if isinstance(value, str) else ""
-            cleaned[str(question_id)] = text[:500]
+            if not isinstance(value, str):
+                raise InvalidAnswers("A short-answer question was given several answers.")
+            cleaned[str(question_id)] = value[:500]
             continue
         chosen = value if isinstance(value, list) else [value]
         if any(choice not in allowed[question_id] for choice in chosen):

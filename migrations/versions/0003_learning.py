@@ -41,11 +41,16 @@ def upgrade():
         batch_op.add_column(sa.Column('answers_saved_at', UTCDateTime(), nullable=True))
         batch_op.add_column(sa.Column('submitted_late', sa.Boolean(), nullable=False, server_default=sa.false()))
         batch_op.create_index('ix_quiz_attempts_passed', ['course_id', 'user_id', 'quiz_key', 'passed'], unique=False)
+        batch_op.create_index(
+            'uq_quiz_attempts_one_open', ['user_id', 'course_id', 'quiz_key'], unique=True,
+            postgresql_where=sa.text('submitted_at IS NULL'), sqlite_where=sa.text('submitted_at IS NULL'),
+        )
 
 
 
 def downgrade():
     with op.batch_alter_table('quiz_attempts', schema=None) as batch_op:
+        batch_op.drop_index('uq_quiz_attempts_one_open')
         batch_op.drop_index('ix_quiz_attempts_passed')
         batch_op.drop_column('submitted_late')
         batch_op.drop_column('answers_saved_at')

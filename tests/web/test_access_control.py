@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Course, Enrollment, Invitation, Role, User, utcnow
-from app.services import invitations
+from app.models import Course, Enrollment, Invitation, Quiz, QuizAttempt, Role, User, utcnow
+from app.services import grading, invitations
 from tests.factories import csrf_token, make_country, make_user, sign_in
 
-GUARDED_ARGUMENTS = {"user_id", "invitation_id", "enrollment_id", "country_id"}
+GUARDED_ARGUMENTS = {"user_id", "invitation_id", "enrollment_id", "country_id", "attempt_id"}
 
 
 def guarded_rules(app) -> list:
@@ -42,7 +42,15 @@ def country_a_records(app, imported_course):
         visible_to_inviter=True,
     ).invitation
     db.session.commit()
+    quiz = db.session.scalar(
+        select(Quiz).where(
+            Quiz.version_id == course.published_version_id, Quiz.key == "basics/check"
+        )
+    )
+    attempt = grading.start_attempt(db.session, learner_a, course, quiz)
+    db.session.commit()
     return {
+        "attempt_id": attempt.id,
         "user_id": learner_a.id,
         "invitation_id": invitation.id,
         "enrollment_id": enrolment.id,
@@ -75,6 +83,7 @@ def assert_nothing_changed(ids: dict) -> None:
     assert learner.is_active and not learner.pending_approval and learner.role == "learner"
     assert invitation.withdrawn_at is None
     assert enrolment.unenrolled_at is None
+    assert db.session.get(QuizAttempt, ids["attempt_id"]).submitted_at is None
 
 
 def test_the_map_has_the_routes_this_test_must_guard(app):
@@ -83,6 +92,7 @@ def test_the_map_has_the_routes_this_test_must_guard(app):
     assert "/focal/invitations/<int:invitation_id>/withdraw" in rules
     assert "/focal/enrollments/<int:enrollment_id>/unenrol" in rules
     assert "/admin/countries/<int:country_id>" in rules
+    assert "/attempts/<int:attempt_id>" in rules
     assert len(rules) >= 10
 
 
@@ -119,9 +129,13 @@ def test_the_same_urls_work_for_those_who_may_use_them(app, country_a_records):
     client = app.test_client()
     sign_in(client, admin)
     for method, url in requests_for(app, country_a_records):
-        if method == "GET":
+        if method == "GET" and not url.startswith("/attempts/"):
             assert client.get(url).status_code == 200, url
     focal_a = db.session.scalar(select(User).where(User.role == Role.FOCAL_POINT.value))
     focal_client = app.test_client()
     sign_in(focal_client, focal_a)
     assert focal_client.get(f"/focal/people/{country_a_records['user_id']}").status_code == 200
+    learner_a = db.session.get(User, country_a_records["user_id"])
+    own = app.test_client()
+    sign_in(own, learner_a)
+    assert own.get(f"/attempts/{country_a_records['attempt_id']}").status_code == 200
