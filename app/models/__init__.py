@@ -13,7 +13,7 @@ from app.models.catalog import (
     Quiz,
     SourceFile,
 )
-from app.models.certificates import Certificate
+from app.models.certificates import REVOCATION_LABELS, Certificate, RevocationReason, SigningKey
 from app.models.mail import OutgoingMail
 from app.models.progress import Enrollment, LessonProgress, QuestionResponse, QuizAttempt
 
@@ -21,6 +21,9 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Certificate",
+    "REVOCATION_LABELS",
+    "RevocationReason",
+    "SigningKey",
     "Country",
     "Course",
     "CourseVersion",
