@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, UTCDateTime, utcnow
@@ -38,7 +38,16 @@ class Certificate(Base):
 
     __tablename__ = "certificates"
     __table_args__ = (
-        UniqueConstraint("user_id", "course_id", "version_id"),
+        # One live certificate per learner and completed version; a reissue revokes the old.
+        Index(
+            "uq_certificates_one_live",
+            "user_id",
+            "course_id",
+            "version_id",
+            unique=True,
+            postgresql_where=text("revoked_at IS NULL"),
+            sqlite_where=text("revoked_at IS NULL"),
+        ),
         CheckConstraint(
             "revocation_reason IS NULL OR revocation_reason IN "
             "('issued_in_error', 'superseded', 'identity', 'misconduct', 'other')",

@@ -44,11 +44,18 @@ def upgrade():
             "('issued_in_error', 'superseded', 'identity', 'misconduct', 'other')",
         )
         batch_op.create_check_constraint('status_index_not_negative', 'status_index >= 0')
+        batch_op.drop_constraint(batch_op.f('uq_certificates_user_id_course_id_version_id'), type_='unique')
+        batch_op.create_index(
+            'uq_certificates_one_live', ['user_id', 'course_id', 'version_id'], unique=True,
+            postgresql_where=sa.text('revoked_at IS NULL'), sqlite_where=sa.text('revoked_at IS NULL'),
+        )
 
 
 
 def downgrade():
     with op.batch_alter_table('certificates', schema=None) as batch_op:
+        batch_op.drop_index('uq_certificates_one_live')
+        batch_op.create_unique_constraint(batch_op.f('uq_certificates_user_id_course_id_version_id'), ['user_id', 'course_id', 'version_id'])
         batch_op.drop_constraint(batch_op.f('ck_certificates_status_index_not_negative'), type_='check')
         batch_op.drop_constraint(batch_op.f('ck_certificates_revocation_reason_known'), type_='check')
         batch_op.drop_constraint(batch_op.f('fk_certificates_revoked_by_id_users'), type_='foreignkey')
