@@ -13,8 +13,8 @@ from app.admin.forms import CountryForm, RenameCountryForm, RoleForm
 from app.extensions import db
 from app.focal.forms import ActionForm
 from app.focal.views import ROLE_LABELS
-from app.models import AuditEvent, Country, Role, User
-from app.services import accounts, countries
+from app.models import AuditEvent, Country, Role, User, utcnow
+from app.services import accounts, countries, reports
 from app.services.errors import DomainError
 from app.web import options
 
@@ -227,3 +227,20 @@ def _date_arg(name: str) -> date | None:
         return date.fromisoformat(request.args.get(name, ""))
     except ValueError:
         return None
+
+
+# --- analytics --------------------------------------------------------------------------
+# (Imported here, with the route it serves, rather than at the top of the module.)
+
+
+@bp.get("/analytics")
+def analytics():
+    """Completions per course and per country over 12 months; questions, weakest first."""
+    completions = reports.completions_by_month(db.session, today=utcnow().date())
+    return render_template(
+        "admin/analytics.html",
+        completions=completions,
+        month_label=reports.month_label,
+        questions=reports.question_statistics(db.session),
+        review_below=reports.REVIEW_BELOW,
+    )

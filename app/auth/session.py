@@ -34,8 +34,8 @@ def init_login(login_manager: LoginManager) -> None:
     def load_user(token: str) -> User | None:
         """The cookie holds a session token; a revoked or expired session signs nobody in."""
         user = accounts.load_session_user(db.session, token, policy=session_policy())
-        if user is not None:
-            db.session.commit()  # keeps last_seen_at; writes only once a minute
+        if db.session.dirty:
+            db.session.commit()  # last_seen_at moved: at most once a minute per session
         return user
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 
@@ -26,7 +26,7 @@ from app.models import (
     User,
     utcnow,
 )
-from app.services import accounts, enrolment, invitation_csv, invitations, mail
+from app.services import accounts, enrolment, invitation_csv, invitations, mail, reports
 from app.services.errors import DomainError
 from app.web import MailItem, mail_settings, options, send_templated_mails
 
@@ -547,3 +547,120 @@ def unenrol(enrollment_id: int):
         db.session.commit()
         flash("Unenrolled. Their progress is kept.", "success")
     return redirect(url_for("focal.person", user_id=found.user_id))
+
+
+# --- progress report --------------------------------------------------------------------
+# (Imported here, with the routes they serve, rather than at the top of the module.)
+
+
+REPORT_PAGE_SIZE = 100  # rows of the grid per page; the CSV has them all
+
+
+def _report_country() -> Country | None:
+    """The report's country: the focal point's own (whatever ?country= says) or the admin's."""
+    country_id = selected_country_id()
+    if country_id is None:
+        return None
+    country = db.session.get(Country, country_id)
+    if country is None:
+        abort(404)
+    if not (policy.is_admin(current_user) or policy.same_country(current_user, country.id)):
+        abort(404)  # cannot happen through selected_country_id(); said again where it matters
+    return country
+
+
+def _report_filters() -> tuple[dict, list[str]]:
+    """The filters of the query string, and what is wrong with them (ignored, and said)."""
+    errors = []
+    status = request.args.get("status", "")
+    if status and status not in reports.STATUSES:
+        errors.append("Choose a status from the list.")
+        status = ""
+    due_text = request.args.get("due_before", "").strip()
+    due_before = None
+    if due_text:
+        try:
+            due_before = date.fromisoformat(due_text)
+        except ValueError:
+            errors.append("Enter the due date as year-month-day, for example 2030-06-30.")
+    filters = {
+        "course": request.args.get("course", "").strip(),
+        "status": status or None,
+        "due_before": due_before,
+        "due_text": due_text,
+    }
+    return filters, errors
+
+
+def _report_grid(country: Country, filters: dict, *, page: int, page_size: int | None):
+    """The courses, the columns and the grid (one page, or all of it) for these filters."""
+    courses = reports.report_courses(db.session, country_id=country.id)
+    columns = reports.report_columns(courses, filters["course"])
+    arguments = {
+        "country_id": country.id,
+        "courses": columns,
+        "course_chosen": bool(filters["course"]),
+        "status": filters["status"],
+        "due_before": filters["due_before"],
+        "today": utcnow().date(),
+    }
+    grid = reports.staff_course_grid(db.session, **arguments, page=page, page_size=page_size)
+    return courses, columns, grid, arguments
+
+
+@bp.get("/report")
+def report():
+    """Staff × course grid of the country, with completion rates and mastery; printable."""
+    country = _report_country()
+    filters, errors = _report_filters()
+    page = max(request.args.get("page", 1, type=int), 1)
+    countries = country_choices() if policy.is_admin(current_user) else []
+    if country is None:
+        return render_template(
+            "focal/report.html", country=None, countries=countries, filters=filters, errors=[]
+        )
+    courses, columns, grid, arguments = _report_grid(
+        country, filters, page=page, page_size=REPORT_PAGE_SIZE
+    )
+    if filters["course"] and not columns:
+        errors.append("That course is not published. Choose one from the list.")
+    query = {key: value for key, value in request.args.items() if key != "page"}
+    return render_template(
+        "focal/report.html",
+        country=country,
+        countries=countries,
+        filters=filters,
+        errors=errors,
+        courses=courses,
+        columns=columns,
+        grid=grid,
+        rates=reports.completion_rates(db.session, **arguments),
+        mastery=reports.mastery_by_provision(
+            db.session,
+            country_id=country.id,
+            course_id=columns[0].id if filters["course"] and columns else None,
+        ),
+        statuses=reports.STATUSES,
+        today=arguments["today"],
+        format_day=reports.format_day,
+        csv_url=url_for("focal.report_csv", **query),
+        page_url=lambda number: url_for("focal.report", **{**query, "page": number}),
+    )
+
+
+@bp.get("/report.csv")
+def report_csv():
+    """The grid as a CSV file: every filtered row, exactly the cells the page shows."""
+    country = _report_country()
+    if country is None:
+        flash("Choose a country first.", "error")
+        return redirect(url_for("focal.report"))
+    filters, _ = _report_filters()
+    _, columns, grid, _ = _report_grid(country, filters, page=1, page_size=None)
+    body = reports.csv_text(reports.csv_rows(grid.rows, columns))
+    filename = f"progress-{country.code.lower()}-{utcnow().date().isoformat()}.csv"
+    return Response(
+        body.encode("utf-8"),
+        content_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

@@ -104,7 +104,10 @@ def start_session(
 def load_session_user(
     session: Session, token: str, *, policy: SessionPolicy, now: datetime | None = None
 ) -> User | None:
-    """The user of a live session token; None when revoked, expired, idle too long or inactive."""
+    """The user of a live session token; None when revoked, expired, idle too long or inactive.
+
+    Marks the session seen at most once a minute; `session.dirty` then tells the caller to commit.
+    """
     now = now or utcnow()
     row = session.scalar(select(UserSession).where(UserSession.token_hash == _token_hash(token)))
     if row is None or row.revoked_at is not None or row.expires_at <= now:

@@ -311,8 +311,9 @@ def mastery_by_provision(results: list[QuestionResult]) -> list[tuple[str, float
     """(provision, share earned 0-1, questions) for the provisions these questions test."""
     totals: dict[str, list[float]] = {}
     for result in results:
-        for provision in result.question.provisions:
-            totals.setdefault(provision_group(provision), []).append(result.mark)
+        # A question tagged 3(a) and 3(b) counts once under art. 3, as in the reports.
+        for group in {provision_group(p) for p in result.question.provisions}:
+            totals.setdefault(group, []).append(result.mark)
     return sorted(
         (provision, sum(marks) / len(marks), len(marks)) for provision, marks in totals.items()
     )

@@ -122,8 +122,9 @@ def progress_in_courses(
     ):
         result[course_id].completed_lessons.add(key)
     for course_id, key, score, was_passed in session.execute(
-        select(QuizAttempt.course_id, QuizAttempt.quiz_key, QuizAttempt.score, QuizAttempt.passed)
-        .where(
+        select(
+            QuizAttempt.course_id, QuizAttempt.quiz_key, QuizAttempt.score, QuizAttempt.passed
+        ).where(
             QuizAttempt.user_id == learner.id,
             QuizAttempt.course_id.in_(ids),
             QuizAttempt.submitted_at.is_not(None),
@@ -148,8 +149,11 @@ def _insert_ignoring_duplicates(session: Session, values: dict[str, Any]) -> boo
         insert(LessonProgress)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["user_id", "course_id", "item_key"])
+        .returning(LessonProgress.id)
     )
-    return session.execute(statement).rowcount == 1
+    # RETURNING gives a row only when this statement inserted one (rowcount is not reliable
+    # for INSERT ... ON CONFLICT on every driver).
+    return session.execute(statement).scalar() is not None
 
 
 def complete_lesson(

@@ -100,6 +100,8 @@ def test_admin_focal_point_and_staff_journey(browser, live_server, assert_access
         assert_accessible,
     )
     staff.wait_for_url(f"{url}/dashboard")
-    assert staff.get_by_role("link", name="Criminalizing trafficking in persons").is_visible()
+    assert staff.get_by_role(
+        "link", name="Criminalizing trafficking in persons", exact=True
+    ).is_visible()
     assert "Due 30 Jun 2099" in staff.content()
     assert_accessible(staff)

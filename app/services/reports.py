@@ -1,0 +1,672 @@
+"""Reports on progress: the focal point's staff × course grid, and the admins' analytics.
+
+Every function runs a fixed number of queries whatever the number of staff: the work is done
+by GROUP BY in the database and gathered into dicts, never one query per person or course.
+Progress follows the rule of `services.progress`: an item counts as done when its lesson is
+completed or its quiz passed, by stable key, and only the keys of the published version count.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from functools import lru_cache
+from typing import NamedTuple
+
+from sqlalchemy import ColumnElement, Select, and_, case, distinct, exists, false, func, or_, select
+from sqlalchemy.orm import Session
+
+from app.models import (
+    Country,
+    Course,
+    CourseVersion,
+    Enrollment,
+    LessonProgress,
+    Module,
+    Question,
+    QuestionResponse,
+    Quiz,
+    QuizAttempt,
+    Role,
+    User,
+)
+from app.services.grading import provision_group
+
+STATUSES = {
+    "not_started": "Not started",
+    "in_progress": "In progress",
+    "completed": "Completed",
+    "overdue": "Overdue",
+}
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+NOT_ENROLLED = "—"
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+REVIEW_BELOW = 0.5
+
+
+def format_day(day: date) -> str:
+    """'03 Mar 2025', the same in every locale."""
+    return f"{day.day:02d} {MONTHS[day.month - 1]} {day.year}"
+
+
+# --- the columns: courses ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportCourse:
+    """A published course with the item keys of its published version."""
+
+    id: int
+    slug: str
+    title: str
+    lesson_keys: tuple[str, ...]
+    quiz_keys: tuple[str, ...]
+    # Someone among the country's active learners is enrolled in it.
+    has_enrolments: bool = False
+
+    @property
+    def total(self) -> int:
+        return len(self.lesson_keys) + len(self.quiz_keys)
+
+
+def _keys(outline: list[dict], kind: str) -> tuple[str, ...]:
+    return tuple(
+        item["key"] for module in outline for item in module["items"] if item["kind"] == kind
+    )
+
+
+def active_learners(country_id: int) -> Select:
+    """The ids of the country's active learners: the rows of the report."""
+    return select(User.id).where(
+        User.country_id == country_id,
+        User.role == Role.LEARNER.value,
+        User.is_active,
+        User.pending_approval.is_(False),
+    )
+
+
+def report_courses(session: Session, *, country_id: int) -> list[ReportCourse]:
+    """Every published course, marked when the country's learners are enrolled: one query."""
+    enrolled = (
+        exists()
+        .where(
+            Enrollment.course_id == Course.id,
+            Enrollment.unenrolled_at.is_(None),
+            Enrollment.user_id.in_(active_learners(country_id)),
+        )
+        .correlate(Course)
+    )
+    rows = session.execute(
+        select(Course.id, Course.slug, CourseVersion.title, CourseVersion.outline, enrolled)
+        .join(CourseVersion, Course.published_version_id == CourseVersion.id)
+        .where(Course.archived_at.is_(None))
+        .order_by(CourseVersion.title, Course.id)
+    )
+    return [
+        ReportCourse(
+            id=course_id,
+            slug=slug,
+            title=title,
+            lesson_keys=_keys(outline, "lesson"),
+            quiz_keys=_keys(outline, "quiz"),
+            has_enrolments=bool(has_enrolments),
+        )
+        for course_id, slug, title, outline, has_enrolments in rows
+    ]
+
+
+def report_columns(courses: Sequence[ReportCourse], course_slug: str = "") -> list[ReportCourse]:
+    """The grid's columns: the chosen course, or every course someone of the country takes."""
+    if course_slug:
+        return [course for course in courses if course.slug == course_slug]
+    return [course for course in courses if course.has_enrolments]
+
+
+# --- the cells --------------------------------------------------------------------------
+
+
+class Cell(NamedTuple):
+    """One learner in one course, as the grid and the CSV show it."""
+
+    status: str  # not_started, in_progress or completed
+    percent: int = 0
+    completed_on: date | None = None
+    overdue: bool = False
+
+    @property
+    def label(self) -> str:
+        if self.status == "completed" and self.completed_on is not None:
+            return f"Completed {format_day(self.completed_on)}"
+        if self.status == "in_progress":
+            return f"In progress {self.percent}%"
+        return STATUSES[self.status]
+
+    @property
+    def text(self) -> str:
+        return f"{self.label} · Overdue" if self.overdue else self.label
+
+
+# A country's CSV has tens of thousands of cells but only a few hundred different ones: sharing
+# them keeps the allocations (and the garbage collector's passes over them) down.
+_shared_cell = lru_cache(maxsize=4096)(Cell)
+
+
+@dataclass
+class StaffRow:
+    user_id: int
+    name: str
+    email: str
+    cells: dict[int, Cell] = field(default_factory=dict)
+
+    def cells_for(self, courses: Sequence[ReportCourse]) -> list[Cell | None]:
+        return [self.cells.get(course.id) for course in courses]
+
+
+@dataclass
+class Grid:
+    rows: list[StaffRow]
+    total: int
+    page: int
+    page_size: int | None
+
+    @property
+    def pages(self) -> int:
+        if not self.page_size:
+            return 1
+        return max((self.total + self.page_size - 1) // self.page_size, 1)
+
+
+def make_cell(
+    *,
+    done: int,
+    total: int,
+    completed_at: datetime | None,
+    active: bool,
+    due_on: date | None,
+    today: date,
+) -> Cell:
+    """The status rule, the same as `_status_condition` says in SQL.
+
+    `active`: the enrolment has a last activity (a failed quiz starts a course too).
+    """
+    if completed_at is not None:
+        return _shared_cell("completed", 100, completed_at.astimezone(UTC).date(), False)
+    overdue = due_on is not None and due_on < today
+    if done == 0 and not active:
+        return _shared_cell("not_started", 0, None, overdue)
+    percent = round(100 * done / total) if total else 0
+    return _shared_cell("in_progress", percent, None, overdue)
+
+
+def _current_keys(
+    course_column: ColumnElement, key_column: ColumnElement, courses: Iterable[tuple[int, tuple]]
+) -> ColumnElement[bool]:
+    """(course = X AND key IN (X's current keys)) OR ...: only the published items count."""
+    terms = [and_(course_column == cid, key_column.in_(keys)) for cid, keys in courses if keys]
+    return or_(*terms) if terms else false()
+
+
+def _lessons_of(courses: Sequence[ReportCourse]) -> ColumnElement[bool]:
+    return _current_keys(
+        LessonProgress.course_id,
+        LessonProgress.item_key,
+        ((course.id, course.lesson_keys) for course in courses),
+    )
+
+
+def _quizzes_of(courses: Sequence[ReportCourse]) -> ColumnElement[bool]:
+    return _current_keys(
+        QuizAttempt.course_id,
+        QuizAttempt.quiz_key,
+        ((course.id, course.quiz_keys) for course in courses),
+    )
+
+
+def _status_condition(
+    status: str | None, courses: Sequence[ReportCourse], today: date
+) -> ColumnElement[bool] | None:
+    """The SQL form of `make_cell`, about the Enrollment row of the enclosing query."""
+    not_completed = Enrollment.completed_at.is_(None)
+    if status == "completed":
+        return Enrollment.completed_at.is_not(None)
+    if status == "overdue":
+        return and_(not_completed, Enrollment.due_on.is_not(None), Enrollment.due_on < today)
+    if status in ("not_started", "in_progress"):
+        # EXISTS on the unique (user, course, key) index, not a count: "anything done?"
+        some_lesson = (
+            exists()
+            .where(
+                LessonProgress.user_id == Enrollment.user_id,
+                LessonProgress.course_id == Enrollment.course_id,
+                _lessons_of(courses),
+            )
+            .correlate(Enrollment)
+        )
+        some_quiz = (
+            exists()
+            .where(
+                QuizAttempt.course_id == Enrollment.course_id,
+                QuizAttempt.user_id == Enrollment.user_id,
+                QuizAttempt.passed.is_(True),
+                _quizzes_of(courses),
+            )
+            .correlate(Enrollment)
+        )
+        started = or_(Enrollment.last_activity_at.is_not(None), some_lesson, some_quiz)
+        return and_(not_completed, started if status == "in_progress" else ~started)
+    return None
+
+
+def filtered_staff(
+    *,
+    country_id: int,
+    courses: Sequence[ReportCourse],
+    course_chosen: bool,
+    status: str | None,
+    due_before: date | None,
+    today: date,
+) -> Select:
+    """The ids of the staff the filters keep (a subquery for the page, the CSV and the rates).
+
+    With no filter every active learner is a row, enrolled or not, so the focal point sees who
+    has no course yet; a course, status or due date keeps those with a matching enrolment.
+    """
+    statement = active_learners(country_id)
+    conditions = [
+        Enrollment.user_id == User.id,
+        Enrollment.unenrolled_at.is_(None),
+        Enrollment.course_id.in_([course.id for course in courses]),
+    ]
+    condition = _status_condition(status, courses, today)
+    if condition is not None:
+        conditions.append(condition)
+    if due_before is not None:
+        conditions.extend([Enrollment.due_on.is_not(None), Enrollment.due_on < due_before])
+    if course_chosen or condition is not None or due_before is not None:
+        statement = statement.where(exists().where(*conditions).correlate(User))
+    return statement
+
+
+def staff_course_grid(
+    session: Session,
+    *,
+    country_id: int,
+    courses: Sequence[ReportCourse],
+    course_chosen: bool = False,
+    status: str | None = None,
+    due_before: date | None = None,
+    today: date,
+    page: int = 1,
+    page_size: int | None = 100,
+) -> Grid:
+    """One page of the grid (all of it when page_size is None): four queries."""
+    staff = filtered_staff(
+        country_id=country_id,
+        courses=courses,
+        course_chosen=course_chosen,
+        status=status,
+        due_before=due_before,
+        today=today,
+    )
+    statement = staff.with_only_columns(
+        User.id, User.display_name, User.email, func.count().over().label("total")
+    ).order_by(func.lower(User.display_name), User.id)
+    if page_size:
+        statement = statement.limit(page_size).offset((page - 1) * page_size)
+    found = session.execute(statement).all()
+    if found:
+        total = found[0][3]
+    elif page > 1:  # past the last page: still say how many there are
+        total = session.scalar(select(func.count()).select_from(staff.subquery()))
+    else:
+        total = 0
+    rows = [StaffRow(user_id, name, email) for user_id, name, email, _ in found]
+    if rows and courses:
+        # A page: its ids (at most page_size); the whole report: the filter as a subquery.
+        people = [row.user_id for row in rows] if page_size else staff
+        _fill_cells(session, rows, courses, people, today)
+    return Grid(rows=rows, total=total or 0, page=page, page_size=page_size)
+
+
+def _fill_cells(
+    session: Session,
+    rows: list[StaffRow],
+    courses: Sequence[ReportCourse],
+    people: list[int] | Select,
+    today: date,
+) -> None:
+    """Enrolments, lessons done and quizzes passed of these people: three GROUP BY queries."""
+    course_ids = [course.id for course in courses]
+    lessons = {
+        (user_id, course_id): count
+        for user_id, course_id, count in session.execute(
+            select(LessonProgress.user_id, LessonProgress.course_id, func.count())
+            .where(LessonProgress.user_id.in_(people), _lessons_of(courses))
+            .group_by(LessonProgress.user_id, LessonProgress.course_id)
+        )
+    }
+    quizzes = {
+        (user_id, course_id): count
+        for user_id, course_id, count in session.execute(
+            select(
+                QuizAttempt.user_id,
+                QuizAttempt.course_id,
+                func.count(distinct(QuizAttempt.quiz_key)),
+            )
+            .where(
+                QuizAttempt.user_id.in_(people),
+                QuizAttempt.passed.is_(True),
+                _quizzes_of(courses),
+            )
+            .group_by(QuizAttempt.user_id, QuizAttempt.course_id)
+        )
+    }
+    totals = {course.id: course.total for course in courses}
+    by_user = {row.user_id: row for row in rows}
+    for user_id, course_id, due_on, completed_at, active in session.execute(
+        select(
+            Enrollment.user_id,
+            Enrollment.course_id,
+            Enrollment.due_on,
+            Enrollment.completed_at,
+            Enrollment.last_activity_at.is_not(None),
+        ).where(
+            Enrollment.user_id.in_(people),
+            Enrollment.course_id.in_(course_ids),
+            Enrollment.unenrolled_at.is_(None),
+        )
+    ):
+        row = by_user.get(user_id)
+        if row is None:
+            continue
+        key = (user_id, course_id)
+        row.cells[course_id] = make_cell(
+            done=lessons.get(key, 0) + quizzes.get(key, 0),
+            total=totals[course_id],
+            completed_at=completed_at,
+            active=bool(active),
+            due_on=due_on,
+            today=today,
+        )
+
+
+# --- above the grid: completion rates and mastery ----------------------------------------
+
+
+@dataclass(frozen=True)
+class CompletionRate:
+    course: ReportCourse
+    enrolled: int
+    completed: int
+
+    @property
+    def share(self) -> float | None:
+        return self.completed / self.enrolled if self.enrolled else None
+
+
+def completion_rates(
+    session: Session,
+    *,
+    country_id: int,
+    courses: Sequence[ReportCourse],
+    course_chosen: bool = False,
+    status: str | None = None,
+    due_before: date | None = None,
+    today: date,
+) -> list[CompletionRate]:
+    """Completed / enrolled per course, over every filtered learner (not one page): one query."""
+    if not courses:
+        return []
+    staff = filtered_staff(
+        country_id=country_id,
+        courses=courses,
+        course_chosen=course_chosen,
+        status=status,
+        due_before=due_before,
+        today=today,
+    )
+    counts = {
+        course_id: (enrolled, completed)
+        for course_id, enrolled, completed in session.execute(
+            select(Enrollment.course_id, func.count(), func.count(Enrollment.completed_at))
+            .where(
+                Enrollment.user_id.in_(staff),
+                Enrollment.course_id.in_([course.id for course in courses]),
+                Enrollment.unenrolled_at.is_(None),
+            )
+            .group_by(Enrollment.course_id)
+        )
+    }
+    return [CompletionRate(course, *counts.get(course.id, (0, 0))) for course in courses]
+
+
+@dataclass(frozen=True)
+class Mastery:
+    provision: str
+    answers: int
+    earned: float
+
+    @property
+    def share(self) -> float:
+        return self.earned / self.answers if self.answers else 0.0
+
+
+def mastery_by_provision(
+    session: Session, *, country_id: int, course_id: int | None = None
+) -> list[Mastery]:
+    """Share of marks earned per provision over the answers of the country's learners.
+
+    One query: responses are summed per question in the database, then each question's sum is
+    added to the groups of its provisions (a question testing art. 3(a) and art. 3(b) counts
+    once for art. 3).
+    """
+    per_question = (
+        select(
+            QuestionResponse.question_id,
+            func.count().label("answers"),
+            func.sum(QuestionResponse.mark).label("earned"),
+        )
+        .join(User, User.id == QuestionResponse.user_id)
+        .where(User.country_id == country_id, User.role == Role.LEARNER.value)
+        .group_by(QuestionResponse.question_id)
+    )
+    if course_id is not None:
+        per_question = per_question.where(QuestionResponse.course_id == course_id)
+    per_question = per_question.subquery()
+    groups: dict[str, list[float]] = {}
+    for provisions, answers, earned in session.execute(
+        select(Question.provisions, per_question.c.answers, per_question.c.earned).join(
+            per_question, per_question.c.question_id == Question.id
+        )
+    ):
+        for group in {provision_group(provision) for provision in provisions or []}:
+            totals = groups.setdefault(group, [0, 0.0])
+            totals[0] += answers
+            totals[1] += float(earned or 0)
+    return [
+        Mastery(provision, int(answers), earned)
+        for provision, (answers, earned) in sorted(groups.items())
+    ]
+
+
+# --- CSV ---------------------------------------------------------------------------------
+
+
+def neutralise(value: str) -> str:
+    """A leading apostrophe, so that a spreadsheet shows the text instead of running it."""
+    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
+
+
+def csv_rows(rows: Iterable[StaffRow], courses: Sequence[ReportCourse]) -> Iterator[list[str]]:
+    """The grid as CSV rows, header first, every cell safe to open in a spreadsheet."""
+    yield [neutralise(text) for text in ["Name", "Email", *(c.title for c in courses)]]
+    for row in rows:
+        cells = [NOT_ENROLLED if cell is None else cell.text for cell in row.cells_for(courses)]
+        yield [neutralise(text) for text in [row.name, row.email, *cells]]
+
+
+def csv_text(rows: Iterable[list[str]]) -> str:
+    """UTF-8 text with a byte order mark, so that spreadsheets read the names right."""
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
+    return buffer.getvalue()
+
+
+# --- admin analytics ---------------------------------------------------------------------
+
+
+def last_months(today: date, count: int = 12) -> list[date]:
+    """The first days of the last `count` months, oldest first, this month last."""
+    months = []
+    year, month = today.year, today.month
+    for _ in range(count):
+        months.append(date(year, month, 1))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return months[::-1]
+
+
+def month_label(month: date) -> str:
+    return f"{MONTHS[month.month - 1]} {month.year}"
+
+
+@dataclass
+class CompletionLine:
+    label: str
+    counts: list[int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts)
+
+
+@dataclass
+class Completions:
+    months: list[date]
+    by_course: list[CompletionLine]
+    by_country: list[CompletionLine]
+
+
+def _month_start(month: date) -> datetime:
+    return datetime(month.year, month.month, 1, tzinfo=UTC)
+
+
+def completions_by_month(session: Session, *, today: date, months: int = 12) -> Completions:
+    """Courses completed per course and per country, month by month (UTC): three queries.
+
+    The month is a CASE over UTC month boundaries computed here, so that SQLite and PostgreSQL
+    (whatever its session time zone) group the same way.
+    """
+    starts = last_months(today, months)
+    bounds = [_month_start(month) for month in starts]
+    end = _month_start(date(today.year + (today.month == 12), today.month % 12 + 1, 1))
+    month_index = case(
+        *(
+            (Enrollment.completed_at < upper, index)
+            for index, upper in enumerate([*bounds[1:], end])
+        ),
+        else_=len(starts) - 1,
+    )
+    # Grouped in an outer query: PostgreSQL would not see that a CASE with bound parameters in
+    # GROUP BY is the same expression as the one selected.
+    completed = (
+        select(Enrollment.course_id, User.country_id, month_index.label("month"))
+        .join(User, User.id == Enrollment.user_id)
+        .where(Enrollment.completed_at >= bounds[0], Enrollment.completed_at < end)
+        .subquery()
+    )
+    grouped = session.execute(
+        select(
+            completed.c.course_id, completed.c.country_id, completed.c.month, func.count()
+        ).group_by(completed.c.course_id, completed.c.country_id, completed.c.month)
+    ).all()
+    course_ids = {course_id for course_id, _, _, _ in grouped}
+    country_ids = {country_id for _, country_id, _, _ in grouped if country_id is not None}
+    course_titles = dict(
+        session.execute(
+            select(Course.id, func.coalesce(CourseVersion.title, Course.slug))
+            .outerjoin(CourseVersion, Course.published_version_id == CourseVersion.id)
+            .where(Course.id.in_(course_ids))
+        ).all()
+    )
+    country_names = dict(
+        session.execute(select(Country.id, Country.name).where(Country.id.in_(country_ids))).all()
+    )
+    by_course: dict[str, list[int]] = {}
+    by_country: dict[str, list[int]] = {}
+    for course_id, country_id, index, count in grouped:
+        course = course_titles.get(course_id, f"Course {course_id}")
+        country = country_names.get(country_id, "No country")
+        by_course.setdefault(course, [0] * len(starts))[index] += count
+        by_country.setdefault(country, [0] * len(starts))[index] += count
+    return Completions(
+        months=starts,
+        by_course=[CompletionLine(label, counts) for label, counts in sorted(by_course.items())],
+        by_country=[CompletionLine(label, counts) for label, counts in sorted(by_country.items())],
+    )
+
+
+@dataclass(frozen=True)
+class QuestionStat:
+    question_id: int
+    stem_html: str
+    quiz_title: str
+    course_title: str
+    answers: int
+    right: int
+
+    @property
+    def share(self) -> float | None:
+        return self.right / self.answers if self.answers else None
+
+    @property
+    def needs_review(self) -> bool:
+        return self.share is not None and self.share < REVIEW_BELOW
+
+
+def question_statistics(session: Session) -> list[QuestionStat]:
+    """Every question of the published versions with its answers and share right, weakest
+    first; questions nobody answered yet come last. One query."""
+    published = (
+        select(Question.id)
+        .join(Quiz, Quiz.id == Question.quiz_id)
+        .join(Course, Course.published_version_id == Quiz.version_id)
+        .where(Course.archived_at.is_(None))
+    )
+    stats = (
+        select(
+            QuestionResponse.question_id,
+            func.count().label("answers"),
+            func.sum(case((QuestionResponse.mark >= 1, 1), else_=0)).label("correct"),
+        )
+        .where(QuestionResponse.question_id.in_(published))
+        .group_by(QuestionResponse.question_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(
+            Question.id,
+            Question.stem_html,
+            Quiz.title,
+            CourseVersion.title,
+            stats.c.answers,
+            stats.c.correct,
+        )
+        .join(Quiz, Quiz.id == Question.quiz_id)
+        .join(Course, Course.published_version_id == Quiz.version_id)
+        .join(CourseVersion, CourseVersion.id == Quiz.version_id)
+        .join(Module, Module.id == Quiz.module_id)
+        .outerjoin(stats, stats.c.question_id == Question.id)
+        .where(Course.archived_at.is_(None))
+        .order_by(CourseVersion.title, Course.id, Module.position, Quiz.position, Question.position)
+    )
+    found = [
+        QuestionStat(qid, stem, quiz, course, int(answers or 0), int(right or 0))
+        for qid, stem, quiz, course, answers, right in rows
+    ]
+    # Stable sort: among equal shares the course order stays.
+    return sorted(found, key=lambda stat: (stat.share is None, stat.share or 0.0, -stat.answers))

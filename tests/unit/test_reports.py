@@ -1,0 +1,185 @@
+"""The report service: status rule, CSV safety, months, mastery and question statistics."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Course, Enrollment, LessonProgress, Question, QuestionResponse, QuizAttempt
+from app.services import reports
+from tests.factories import make_country, make_user
+
+TODAY = date(2025, 6, 15)
+
+
+@pytest.mark.parametrize(
+    ("facts", "text"),
+    [
+        ({}, "Not started"),
+        ({"due_on": TODAY}, "Not started"),  # due today is not late yet
+        ({"due_on": TODAY - timedelta(days=1)}, "Not started · Overdue"),
+        ({"done": 2}, "In progress 40%"),
+        ({"active": True}, "In progress 0%"),
+        ({"done": 5, "due_on": date(2020, 1, 1)}, "In progress 100% · Overdue"),
+        (
+            {"completed_at": datetime(2025, 3, 3, 23, 59, tzinfo=UTC), "due_on": date(2020, 1, 1)},
+            "Completed 03 Mar 2025",
+        ),
+    ],
+)
+def test_a_cell_says_where_the_learner_stands(facts, text):
+    values = {"done": 0, "completed_at": None, "active": False, "due_on": None} | facts
+    cell = reports.make_cell(total=5, today=TODAY, **values)
+    assert cell.text == text
+    assert cell.overdue == text.endswith("Overdue")
+
+
+@pytest.mark.parametrize(
+    ("value", "safe"),
+    [
+        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
+        ("+61 2 1234", "'+61 2 1234"),
+        ("-1", "'-1"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tcmd", "'\tcmd"),
+        ("\rcmd", "'\rcmd"),
+        ("Budi = Santoso", "Budi = Santoso"),
+        ("—", "—"),
+        ("", ""),
+    ],
+)
+def test_cells_a_spreadsheet_would_run_get_an_apostrophe(value, safe):
+    assert reports.neutralise(value) == safe
+
+
+def test_the_csv_has_a_bom_a_header_and_one_column_per_course():
+    course = reports.ReportCourse(1, "c", "=Course", ("m/a",), ("m/q",))
+    row = reports.StaffRow(7, "Siti Rahmawati", "siti@example.go.id")
+    row.cells[1] = reports.make_cell(
+        done=1,
+        total=2,
+        completed_at=None,
+        active=False,
+        due_on=None,
+        today=TODAY,
+    )
+    other = reports.StaffRow(8, "สมชาย ใจดี", "somchai@example.go.th")
+    text = reports.csv_text(reports.csv_rows([row, other], [course]))
+    assert text.startswith("\ufeff")
+    assert list(csv.reader(io.StringIO(text[1:]))) == [
+        ["Name", "Email", "'=Course"],
+        ["Siti Rahmawati", "siti@example.go.id", "In progress 50%"],
+        ["สมชาย ใจดี", "somchai@example.go.th", "—"],
+    ]
+
+
+def test_the_last_twelve_months_end_with_this_one():
+    months = reports.last_months(date(2025, 2, 10))
+    assert months[0] == date(2024, 3, 1) and months[-1] == date(2025, 2, 1)
+    assert len(months) == 12 and [reports.month_label(m) for m in months[-2:]] == [
+        "Jan 2025",
+        "Feb 2025",
+    ]
+
+
+@pytest.fixture
+def course(imported_course) -> Course:
+    return db.session.scalar(select(Course).where(Course.slug == imported_course))
+
+
+def test_completions_fall_in_their_utc_month(app, course):
+    indonesia = make_country("ID", "Indonesia")
+    moments = [
+        datetime(2025, 5, 31, 23, 59, tzinfo=UTC),  # May, though June 1 in Jakarta
+        datetime(2025, 6, 1, 0, 0, tzinfo=UTC),
+        datetime(2025, 6, 14, 12, 0, tzinfo=UTC),
+        datetime(2024, 6, 30, 12, 0, tzinfo=UTC),  # more than 12 months ago: not counted
+    ]
+    for moment in moments:
+        learner = make_user(country=indonesia)
+        db.session.add(Enrollment(user_id=learner.id, course_id=course.id, completed_at=moment))
+    stateless = make_user(country=None)
+    db.session.add(Enrollment(user_id=stateless.id, course_id=course.id, completed_at=moments[2]))
+    db.session.commit()
+    result = reports.completions_by_month(db.session, today=TODAY)
+    assert result.months[-1] == date(2025, 6, 1)
+    [line] = result.by_course
+    assert line.label == "A tour of the course format"
+    assert line.counts[-2:] == [1, 3] and line.total == 4
+    assert [(c.label, c.counts[-2:]) for c in result.by_country] == [
+        ("Indonesia", [1, 2]),
+        ("No country", [0, 1]),
+    ]
+
+
+def test_mastery_counts_a_question_once_per_provision_group(app, course):
+    learner = make_user(country="ID")
+    question = db.session.scalar(select(Question).order_by(Question.id).limit(1))
+    question.provisions = ["TIP art. 3(a)", "TIP art. 3(c)", "UNTOC art. 5"]
+    attempt = QuizAttempt(
+        user_id=learner.id,
+        course_id=course.id,
+        quiz_key="basics/check",
+        version_id=course.published_version_id,
+        number=1,
+    )
+    db.session.add(attempt)
+    db.session.flush()
+    db.session.add(
+        QuestionResponse(
+            attempt_id=attempt.id,
+            question_id=question.id,
+            user_id=learner.id,
+            course_id=course.id,
+            mark=0.5,
+        )
+    )
+    db.session.commit()
+    mastery = reports.mastery_by_provision(db.session, country_id=learner.country_id)
+    assert [(m.provision, m.answers, m.share) for m in mastery] == [
+        ("TIP art. 3", 1, 0.5),
+        ("UNTOC art. 5", 1, 0.5),
+    ]
+    assert reports.mastery_by_provision(db.session, country_id=make_country("TH").id) == []
+    other_course = reports.mastery_by_provision(
+        db.session, country_id=learner.country_id, course_id=course.id + 1
+    )
+    assert other_course == []
+
+
+def test_only_the_published_versions_keys_count(app, course):
+    learner = make_user(country="ID")
+    db.session.add(Enrollment(user_id=learner.id, course_id=course.id))
+    for key in ("basics/front-matter", "basics/renamed-away", "practice/scenario"):
+        db.session.add(LessonProgress(user_id=learner.id, course_id=course.id, item_key=key))
+    db.session.commit()
+    [column] = reports.report_columns(
+        reports.report_courses(db.session, country_id=learner.country_id)
+    )
+    assert column.total == 5 and column.has_enrolments
+    grid = reports.staff_course_grid(
+        db.session, country_id=learner.country_id, courses=[column], today=TODAY
+    )
+    [row] = grid.rows
+    assert row.cells[course.id].text == "In progress 40%"
+    whole = reports.staff_course_grid(
+        db.session, country_id=learner.country_id, courses=[column], today=TODAY, page_size=None
+    )
+    assert [r.cells for r in whole.rows] == [row.cells] and whole.pages == 1
+
+
+def test_a_course_nobody_of_the_country_takes_is_no_column(app, course):
+    make_user(country="TH")
+    thai = make_user(country="TH")
+    db.session.add(Enrollment(user_id=thai.id, course_id=course.id))
+    indonesian = make_user(country="ID")
+    db.session.commit()
+    courses = reports.report_courses(db.session, country_id=indonesian.country_id)
+    assert [c.slug for c in courses] == [course.slug]
+    assert reports.report_columns(courses) == []
+    assert reports.report_columns(courses, course.slug) == courses
