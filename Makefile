@@ -23,8 +23,15 @@ run: $(STAMP)
 	@echo "Serving on http://127.0.0.1:5000 (Ctrl+C to stop)"
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 
+INTEROP := tests/interop/node_modules/.package-lock.json
+
+# The independent credential verifier (Node). Without npm its tests skip, except under CI.
+$(INTEROP): tests/interop/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --prefix tests/interop --no-audit --no-fund --loglevel=error; \
+	else echo "npm not found: the independent credential verifier tests will be skipped"; fi
+
 ## test: the whole suite (SQLite; PostgreSQL too when TEST_DATABASE_URL is set)
-test: $(STAMP)
+test: $(STAMP) $(INTEROP)
 	$(BIN)/python -m pytest
 
 ## bench: the benchmarks under tests/perf/

@@ -63,6 +63,15 @@ class Config:
     # Failed sign-ins allowed per account (from any address) and per address (for any account).
     LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per minute;20 per hour")
     LOGIN_LIMIT_PER_ADDRESS = os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "30 per minute")
+    VERIFY_LIMIT_PER_ADDRESS = os.environ.get(
+        "VERIFY_LIMIT_PER_ADDRESS", "30 per minute;300 per hour"
+    )
+    # Certificates: who issues them, and where the public pages and documents live.
+    ISSUER_NAME = os.environ.get("ISSUER_NAME", "Bali Process Regional Support Office")
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+    # PEM of the Ed25519 key that signs credentials (production); generated under instance/
+    # on first use in development. Older public keys stay published for verification.
+    CREDENTIAL_SIGNING_KEY = os.environ.get("CREDENTIAL_SIGNING_KEY")
     MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "file")
     MAIL_DEFAULT_SENDER = os.environ.get(
         "MAIL_DEFAULT_SENDER", "RSO Learning Portal <no-reply@rso-learning.invalid>"

@@ -26,9 +26,18 @@ def create_app(config: type[Config] | None = None) -> Flask:
     from app.auth.session import init_login, no_store_when_signed_in, require_two_factor_for_staff
     from app.auth.views import bp as auth_bp
     from app.auth.views import invitations_bp
-    from app.extensions import csrf, db, emit_sqlite_begin, limiter, login_manager, migrate
+    from app.extensions import (
+        certificate_authority,
+        csrf,
+        db,
+        emit_sqlite_begin,
+        limiter,
+        login_manager,
+        migrate,
+    )
     from app.focal.views import bp as focal_bp
     from app.learn.views import bp as learn_bp
+    from app.verify.views import bp as verify_bp
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
@@ -36,6 +45,7 @@ def create_app(config: type[Config] | None = None) -> Flask:
     login_manager.init_app(app)
     init_login(login_manager)
     limiter.init_app(app)
+    certificate_authority.init_app(app)
     with app.app_context():
         emit_sqlite_begin(db.engine)
 
@@ -45,6 +55,7 @@ def create_app(config: type[Config] | None = None) -> Flask:
     app.register_blueprint(invitations_bp)
     app.register_blueprint(focal_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(verify_bp)
     app.before_request(require_two_factor_for_staff)
     app.after_request(no_store_when_signed_in)
     errors.register(app)

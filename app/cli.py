@@ -1,4 +1,4 @@
-"""Flask commands: courses check|import|export, countries seed, mail retry, demo."""
+"""Flask commands: courses, countries, mail, certificates verify, demo."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from app.authoring.importer import export_course, import_course_folder
 from app.authoring.parse import check_path, find_course_folders
-from app.extensions import db
+from app.extensions import certificate_authority, db
 from app.models import Country, Role, User
 from app.services import countries, mail
 from app.services.passwords import hash_password
@@ -154,3 +154,20 @@ def register(app: Flask) -> None:
     app.cli.add_command(countries_cli)
     app.cli.add_command(mail_cli)
     app.cli.add_command(demo_command)
+    app.cli.add_command(certificates_cli)
+
+
+certificates_cli = AppGroup("certificates", help="Completion certificates.")
+
+
+@certificates_cli.command("verify")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def verify_certificate_command(file: Path) -> None:
+    """Check a credential file offline: signature, issuer key, dates and revocation status."""
+    verdict = certificate_authority.verify(db.session, file.read_bytes())
+    db.session.rollback()
+    click.echo(f"{file}: {verdict.status}")
+    for reason in verdict.reasons:
+        click.echo(f"  - {reason}")
+    if verdict.status != "valid":
+        sys.exit(1)

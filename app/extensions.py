@@ -13,6 +13,7 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from app.certificates.authority import CertificateAuthority
 from app.models.base import Base
 
 db = SQLAlchemy(model_class=Base)
@@ -20,6 +21,7 @@ migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+certificate_authority = CertificateAuthority()
 
 
 @event.listens_for(Engine, "connect")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import Select
 
-from app.models import Invitation, QuizAttempt, Role, User
+from app.models import Certificate, Invitation, QuizAttempt, Role, User
 
 
 def is_admin(actor: User | None) -> bool:
@@ -91,3 +91,12 @@ def scope_invitations(actor: User, statement: Select) -> Select:
 def can_see_attempt(actor: User | None, attempt: QuizAttempt) -> bool:
     """A quiz attempt, with its answers, is its learner's own."""
     return actor is not None and actor.is_active and attempt.user_id == actor.id
+
+
+def can_see_certificate(actor: User | None, certificate: Certificate) -> bool:
+    """Its learner, their country's focal point and admins (anyone may check it by code)."""
+    return can_see_person(actor, certificate.user)
+
+
+def can_revoke_certificates(actor: User | None) -> bool:
+    return is_admin(actor)

@@ -33,3 +33,15 @@ class CountryForm(FlaskForm):
 
 class RenameCountryForm(FlaskForm):
     name = StringField("New name", validators=[InputRequired(), Length(max=120)])
+
+
+class RevokeForm(FlaskForm):
+    reason = SelectField(
+        "Reason",
+        choices=[
+            SelectChoice("issued_in_error", "Issued in error"),
+            SelectChoice("identity", "Identity could not be confirmed"),
+            SelectChoice("misconduct", "Assessment misconduct"),
+            SelectChoice("other", "Other"),
+        ],
+    )

@@ -9,12 +9,12 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 
 from app import policy
-from app.admin.forms import CountryForm, RenameCountryForm, RoleForm
-from app.extensions import db
+from app.admin.forms import CountryForm, RenameCountryForm, RevokeForm, RoleForm
+from app.extensions import certificate_authority, db
 from app.focal.forms import ActionForm
 from app.focal.views import ROLE_LABELS
-from app.models import AuditEvent, Country, Role, User, utcnow
-from app.services import accounts, countries, reports
+from app.models import REVOCATION_LABELS, AuditEvent, Certificate, Country, Role, User, utcnow
+from app.services import accounts, certificate_codes, certificates, countries, reports
 from app.services.errors import DomainError
 from app.web import options
 
@@ -244,3 +244,83 @@ def analytics():
         questions=reports.question_statistics(db.session),
         review_below=reports.REVIEW_BELOW,
     )
+
+
+def certificate_or_404(certificate_id: int) -> Certificate:
+    found = db.session.get(Certificate, certificate_id)
+    if found is None:
+        abort(404)
+    return found
+
+
+@bp.get("/certificates")
+def certificate_search():
+    """Find a certificate by code or by the learner's name or email."""
+    search = request.args.get("q", "").strip()
+    statement = (
+        select(Certificate)
+        .join(User, User.id == Certificate.user_id)
+        .order_by(Certificate.issued_at.desc())
+    )
+    if search:
+        code, _ = certificate_codes.parse(search)
+        pattern = f"%{search.lower()}%"
+        statement = statement.where(
+            or_(
+                Certificate.code == (code or search.upper()),
+                func.lower(Certificate.learner_name).like(pattern),
+                User.email.like(pattern),
+            )
+        )
+    return render_template(
+        "admin/certificates.html",
+        rows=db.session.scalars(statement.limit(PAGE_SIZE)).all(),
+        search=search,
+        now=utcnow(),
+    )
+
+
+@bp.get("/certificates/<int:certificate_id>")
+def certificate(certificate_id: int):
+    found = certificate_or_404(certificate_id)
+    return render_template(
+        "admin/certificate.html",
+        certificate=found,
+        form=RevokeForm(),
+        action_form=ActionForm(),
+        reasons=REVOCATION_LABELS,
+        now=utcnow(),
+    )
+
+
+@bp.post("/certificates/<int:certificate_id>/revoke")
+def revoke_certificate(certificate_id: int):
+    """Revoke with a reason: every check shows it at once; the record is kept."""
+    found = certificate_or_404(certificate_id)
+    form = RevokeForm()
+    if form.validate_on_submit():
+        try:
+            certificates.revoke(db.session, found, reason=form.reason.data, by=current_user)
+        except DomainError as error:
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            flash(f"Certificate {found.code} is revoked.", "success")
+    return redirect(url_for("admin.certificate", certificate_id=found.id))
+
+
+@bp.post("/certificates/<int:certificate_id>/reissue")
+def reissue_certificate(certificate_id: int):
+    """A new certificate (new code, the learner's current name) replacing this one."""
+    found = certificate_or_404(certificate_id)
+    if ActionForm().validate_on_submit():
+        try:
+            replacement = certificate_authority.reissue(db.session, found, by=current_user)
+        except DomainError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            flash(f"Reissued as {replacement.code}; {found.code} is revoked.", "success")
+            return redirect(url_for("admin.certificate", certificate_id=replacement.id))
+    return redirect(url_for("admin.certificate", certificate_id=found.id))

@@ -16,6 +16,7 @@ from app import policy
 from app.extensions import db
 from app.focal.forms import ActionForm, ConfirmUploadForm, EnrolForm, InviteForm, UploadForm
 from app.models import (
+    Certificate,
     Country,
     Course,
     CourseVersion,
@@ -663,4 +664,24 @@ def report_csv():
         body.encode("utf-8"),
         content_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@bp.get("/certificates")
+def certificate_list():
+    """The certificates earned by the country's staff, newest first."""
+    statement = (
+        select(Certificate, User)
+        .join(User, User.id == Certificate.user_id)
+        .order_by(Certificate.issued_at.desc())
+        .limit(500)
+    )
+    statement = policy.scope_people(current_user, statement)
+    country_id = selected_country_id()
+    if country_id:
+        statement = statement.where(User.country_id == country_id)
+    return render_template(
+        "focal/certificates.html",
+        rows=db.session.execute(statement).all(),
+        now=utcnow(),
     )

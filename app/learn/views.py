@@ -1,15 +1,18 @@
-"""Catalogue, course overview, lesson and quiz pages. Readable without an account."""
+"""Catalogue, course, lesson and quiz pages, attempts, the dashboard and certificates."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+import json
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from app import policy
+from app.certificates import share as certificate_share
 from app.extensions import db
 from app.focal.forms import ActionForm
-from app.models import Course, QuizAttempt, utcnow
-from app.services import catalog, enrolment, grading, progress
+from app.models import REVOCATION_LABELS, Certificate, Course, QuizAttempt, utcnow
+from app.services import catalog, certificates, enrolment, grading, progress
 from app.services.errors import DomainError, NotFound
 
 bp = Blueprint("learn", __name__)
@@ -287,3 +290,49 @@ def self_enrol(slug: str):
     db.session.commit()
     flash("You are enrolled. Good learning!", "success")
     return redirect(url_for("learn.dashboard"))
+
+
+@bp.get("/certificates")
+@login_required
+def my_certificates():
+    """The learner's certificates: PDF, signed credential, verification and sharing links."""
+    rows = certificates.certificates_of(db.session, current_user)
+    return render_template(
+        "learn/certificates.html",
+        rows=rows,
+        now=utcnow(),
+        linkedin=certificate_share.linkedin_url,
+        reasons=REVOCATION_LABELS,
+    )
+
+
+def certificate_or_404(code: str) -> Certificate:
+    found = certificates.verify_code(db.session, code).certificate
+    if found is None or not policy.can_see_certificate(current_user, found):
+        abort(404)
+    return found
+
+
+@bp.get("/certificates/<code>.pdf")
+@login_required
+def certificate_pdf(code: str):
+    """The printable certificate; the same certificate always gives the same file."""
+    found = certificate_or_404(code)
+    pdf = certificate_share.pdf_of(found, status=found.status(utcnow()))
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="certificate-{found.code}.pdf"'},
+    )
+
+
+@bp.get("/certificates/<code>.json")
+@login_required
+def certificate_json(code: str):
+    """The signed Open Badges 3.0 credential, to keep or to add to a wallet."""
+    found = certificate_or_404(code)
+    return Response(
+        json.dumps(found.credential, ensure_ascii=False, indent=2),
+        mimetype="application/ld+json",
+        headers={"Content-Disposition": f'attachment; filename="certificate-{found.code}.json"'},
+    )

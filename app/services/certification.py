@@ -1,16 +1,21 @@
 """Certification: what happens when a learner completes a course.
 
-The certificate itself (code, PDF, signed credential) arrives with its own issue; until then
-completion calls this hook, which records nothing more.
+Completion (app.services.progress) calls this hook once, in the same transaction; it issues the
+certificate through the portal's certificate authority (app.certificates.authority), which
+holds the signing key and the public address the credential names.
 """
 
 from __future__ import annotations
 
+from flask import current_app
 from sqlalchemy.orm import Session
 
-from app.models import CourseVersion, Enrollment
+from app.models import Certificate, CourseVersion, Enrollment
 
 
-def on_course_completed(session: Session, enrollment: Enrollment, version: CourseVersion) -> None:
-    """Called once per completion, in the same transaction as the completion itself."""
-    return None
+def on_course_completed(
+    session: Session, enrollment: Enrollment, version: CourseVersion
+) -> Certificate | None:
+    """Issue the completion's certificate (None when the course gives none)."""
+    authority = current_app.extensions["certificates"]
+    return authority.issue(session, enrollment, version)

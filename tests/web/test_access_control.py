@@ -9,11 +9,28 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Course, Enrollment, Invitation, Quiz, QuizAttempt, Role, User, utcnow
+from app.models import (
+    Certificate,
+    Course,
+    Enrollment,
+    Invitation,
+    Quiz,
+    QuizAttempt,
+    Role,
+    User,
+    utcnow,
+)
 from app.services import grading, invitations
 from tests.factories import csrf_token, make_country, make_user, sign_in
 
-GUARDED_ARGUMENTS = {"user_id", "invitation_id", "enrollment_id", "country_id", "attempt_id"}
+GUARDED_ARGUMENTS = {
+    "user_id",
+    "invitation_id",
+    "enrollment_id",
+    "country_id",
+    "attempt_id",
+    "certificate_id",
+}
 
 
 def guarded_rules(app) -> list:
@@ -48,8 +65,23 @@ def country_a_records(app, imported_course):
         )
     )
     attempt = grading.start_attempt(db.session, learner_a, course, quiz)
+    certificate = Certificate(
+        code="7KQ4-M2XW-9PHD-3RNA",
+        user_id=learner_a.id,
+        course_id=course.id,
+        version_id=course.published_version_id,
+        status_index=0,
+        learner_name=learner_a.display_name,
+        course_title="A course",
+        course_version=1,
+        hours=1.0,
+        issuer_name="Issuer",
+        credential={},
+    )
+    db.session.add(certificate)
     db.session.commit()
     return {
+        "certificate_id": certificate.id,
         "attempt_id": attempt.id,
         "user_id": learner_a.id,
         "invitation_id": invitation.id,
@@ -84,6 +116,10 @@ def assert_nothing_changed(ids: dict) -> None:
     assert invitation.withdrawn_at is None
     assert enrolment.unenrolled_at is None
     assert db.session.get(QuizAttempt, ids["attempt_id"]).submitted_at is None
+    certificate = db.session.get(Certificate, ids["certificate_id"])
+    db.session.refresh(certificate)
+    assert certificate.revoked_at is None
+    assert db.session.query(Certificate).count() == 1
 
 
 def test_the_map_has_the_routes_this_test_must_guard(app):
@@ -93,6 +129,7 @@ def test_the_map_has_the_routes_this_test_must_guard(app):
     assert "/focal/enrollments/<int:enrollment_id>/unenrol" in rules
     assert "/admin/countries/<int:country_id>" in rules
     assert "/attempts/<int:attempt_id>" in rules
+    assert "/admin/certificates/<int:certificate_id>/revoke" in rules
     assert len(rules) >= 10
 
 

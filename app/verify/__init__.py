@@ -1,0 +1,1 @@
+"""Public certificate checks, and the documents a verifier fetches: issuer, keys, status list."""
