@@ -37,6 +37,7 @@ def create_app(config: type[Config] | None = None) -> Flask:
     )
     from app.focal.views import bp as focal_bp
     from app.learn.views import bp as learn_bp
+    from app.studio.views import bp as studio_bp
     from app.verify.views import bp as verify_bp
 
     db.init_app(app)
@@ -56,6 +57,7 @@ def create_app(config: type[Config] | None = None) -> Flask:
     app.register_blueprint(focal_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(verify_bp)
+    app.register_blueprint(studio_bp)
     app.before_request(require_two_factor_for_staff)
     app.after_request(no_store_when_signed_in)
     errors.register(app)

@@ -100,3 +100,8 @@ def can_see_certificate(actor: User | None, certificate: Certificate) -> bool:
 
 def can_revoke_certificates(actor: User | None) -> bool:
     return is_admin(actor)
+
+
+def can_author(actor: User | None) -> bool:
+    """Write, publish, archive and roll back courses."""
+    return is_admin(actor)

@@ -1,0 +1,1 @@
+"""Course authoring in the browser: drafts, editor, preview, publishing, import and export."""
