@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, undefer
 
+from app.authoring.media import publishable
 from app.authoring.parse import items_with_keys, read_course, resolve_link
 from app.authoring.render import LinkResolver, render_inline, render_markdown
 from app.authoring.source import CourseSource, LessonSource, Problem, QuizSource
@@ -20,6 +21,7 @@ from app.models import (
     Course,
     CourseVersion,
     Lesson,
+    MediaFile,
     Module,
     Question,
     Quiz,
@@ -45,11 +47,35 @@ class ImportOutcome:
         return f"{self.slug}: {self.status}, now version {self.version_number}"
 
 
-def source_digest(files: dict[str, str]) -> str:
+def source_digest(files: dict[str, str], media: dict[str, bytes] | None = None) -> str:
+    """One hash of every file's path and bytes: equal digests, equal folders."""
+    everything = {path: text.encode() for path, text in files.items()} | dict(media or {})
     digest = hashlib.sha256()
-    for path in sorted(files):
-        digest.update(path.encode() + b"\0" + files[path].encode() + b"\0")
+    for path in sorted(everything):
+        digest.update(path.encode() + b"\0" + everything[path] + b"\0")
     return digest.hexdigest()
+
+
+def store_media(session: Session, media: dict[str, bytes]) -> dict[str, str]:
+    """Re-encode each image for learners and store it once; {source path: URL}."""
+    urls = {}
+    for path, original in media.items():
+        image = publishable(original)
+        sha = hashlib.sha256(image.data).hexdigest()
+        if session.scalar(select(MediaFile.id).where(MediaFile.sha256 == sha)) is None:
+            session.add(
+                MediaFile(
+                    sha256=sha,
+                    content_type=image.content_type,
+                    extension=image.extension,
+                    width=image.width,
+                    height=image.height,
+                    data=image.data,
+                )
+            )
+            session.flush()
+        urls[path] = f"/media/{sha}.{image.extension}"
+    return urls
 
 
 def import_course_folder(
@@ -65,7 +91,7 @@ def import_course_folder(
 def import_course_source(
     session: Session, source: CourseSource, *, by: User | None = None
 ) -> ImportOutcome:
-    digest = source_digest(source.files)
+    digest = source_digest(source.files, source.media)
     course = session.scalar(select(Course).where(Course.slug == source.slug))
     if course is not None:
         latest = session.scalar(
@@ -89,7 +115,9 @@ def import_course_source(
             )
             or 0
         ) + 1
-        version = build_version(source, digest=digest, number=number)
+        version = build_version(
+            source, digest=digest, number=number, media_urls=store_media(session, source.media)
+        )
         version.course_id = course.id
         version.created_by_id = by.id if by is not None else None
         session.add(version)
@@ -99,11 +127,16 @@ def import_course_source(
     return ImportOutcome(source.slug, status, number)
 
 
-def _link_resolver(source: CourseSource, from_path: str) -> LinkResolver:
+def _link_resolver(
+    source: CourseSource, from_path: str, media_urls: dict[str, str] | None = None
+) -> LinkResolver:
     keys = {item.path: key for _, item, key in items_with_keys(source)}
+    media_urls = media_urls or {}
 
     def resolve(href: str) -> str | None:
         target = resolve_link(from_path, href)
+        if target is not None and target in media_urls:
+            return media_urls[target]
         if target is None or target not in keys:
             return None
         fragment = href.split("#", 1)[1] if "#" in href else ""
@@ -118,8 +151,11 @@ def _choice_id(digest: str, key: str, question: int, choice: int) -> str:
     return hashlib.sha256(f"{digest}:{key}:{question}:{choice}".encode()).hexdigest()[:10]
 
 
-def build_version(source: CourseSource, *, digest: str, number: int) -> CourseVersion:
+def build_version(
+    source: CourseSource, *, digest: str, number: int, media_urls: dict[str, str] | None = None
+) -> CourseVersion:
     """The CourseVersion rows for a parsed course, with every Markdown text rendered once."""
+    media_urls = media_urls or {}
     version = CourseVersion(
         number=number,
         title=source.title,
@@ -131,11 +167,15 @@ def build_version(source: CourseSource, *, digest: str, number: int) -> CourseVe
         certificate=source.certificate,
         is_open=source.is_open,
         validity_months=source.validity_months,
-        overview_html=render_markdown(source.overview, _link_resolver(source, "course.md")).html,
+        overview_html=render_markdown(
+            source.overview, _link_resolver(source, "course.md", media_urls)
+        ).html,
         source_digest=digest,
         outline=[],
     )
-    version.files = [SourceFile(path=path, content=text) for path, text in source.files.items()]
+    version.files = [SourceFile(path=path, content=text) for path, text in source.files.items()] + [
+        SourceFile(path=path, content="", data=data) for path, data in source.media.items()
+    ]
     outline = []
     for position, module_source in enumerate(source.modules, start=1):
         module = Module(
@@ -143,14 +183,15 @@ def build_version(source: CourseSource, *, digest: str, number: int) -> CourseVe
             slug=module_source.slug,
             title=module_source.title,
             intro_html=render_markdown(
-                module_source.intro, _link_resolver(source, f"{module_source.path}/module.md")
+                module_source.intro,
+                _link_resolver(source, f"{module_source.path}/module.md", media_urls),
             ).html,
         )
         version.modules.append(module)
         items = []
         for item_position, item in enumerate(module_source.items, start=1):
             key = source.item_key(module_source, item)
-            resolver = _link_resolver(source, item.path)
+            resolver = _link_resolver(source, item.path, media_urls)
             if isinstance(item, LessonSource):
                 rendered = render_markdown(item.body, resolver)
                 lesson = Lesson(
@@ -236,14 +277,16 @@ def export_course(
     if target.exists() and any(target.iterdir()) and not overwrite:
         raise FileExistsError(f"{target} exists and is not empty")
     files = session.scalars(
-        select(SourceFile).where(SourceFile.version_id == course.published_version_id)
+        select(SourceFile)
+        .where(SourceFile.version_id == course.published_version_id)
+        .options(undefer(SourceFile.data))
     ).all()
     if target.exists() and overwrite:
         _empty_folder(target)
     for source_file in files:
         path = target / source_file.path
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(source_file.content.encode())
+        path.write_bytes(source_file.raw)
     return target
 
 

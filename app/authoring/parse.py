@@ -9,11 +9,13 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from app.authoring.media import MediaRefused, check_image
 from app.authoring.source import (
     ChoiceSource,
     CourseSource,
@@ -26,6 +28,7 @@ from app.authoring.source import (
 )
 
 MAX_FILE_BYTES = 1024 * 1024
+MEDIA_FOLDER = "media"
 NAME_PATTERN = re.compile(r"^(?P<number>\d+)-(?P<slug>[a-z0-9]+(?:-[a-z0-9]+)*)$")
 LEVELS = ("introductory", "intermediate", "advanced")
 SCORING = ("all-or-nothing", "partial")
@@ -36,7 +39,7 @@ CHOICE_LINE = re.compile(r"^ {0,3}[-*+] \[(?P<mark>[ xX])\] (?P<text>.*)$")
 FENCE_LINE = re.compile(r"^ {0,3}(```|~~~)")
 HEADING_LINE = re.compile(r"^ {0,3}(?P<hashes>#{1,6})(\s|$)")
 INLINE_LINK = re.compile(r"(?<!!)\[[^\]\n]*\]\(\s*<?(?P<target>[^)\s>]+)")
-IMAGE_LINK = re.compile(r"!\[[^\]\n]*\]\(\s*<?(?P<target>[^)\s>]+)")
+IMAGE_LINK = re.compile(r"!\[(?P<alt>[^\]\n]*)\]\(\s*<?(?P<target>[^)\s>]+)")
 REFERENCE_LINK = re.compile(r"^ {0,3}\[[^\]\n]+\]:\s*<?(?P<target>\S+?)>?(\s|$)")
 URL_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 
@@ -141,14 +144,53 @@ QUIZ_SCHEMA: Schema = {
 }
 
 
-class SourceFileReader:
-    """Reads the files of one course folder and records problems against them."""
+@dataclass
+class CourseTree:
+    """A course folder's files as bytes, by relative path, wherever they come from
+    (a folder on disk, a zip upload, a draft in the database)."""
 
-    def __init__(self, root: Path, display_root: str) -> None:
-        self.root = root
+    files: dict[str, bytes] = field(default_factory=dict)
+    # Entries refused before reading, with the reason (a symbolic link, a special file).
+    irregular: dict[str, str] = field(default_factory=dict)
+
+    def names_in(self, folder: str) -> tuple[list[str], list[str]]:
+        """(files, subfolders) directly inside `folder` ("" is the root), sorted."""
+        prefix = f"{folder}/" if folder else ""
+        files, folders = set(), set()
+        for path in list(self.files) + list(self.irregular):
+            if not path.startswith(prefix):
+                continue
+            rest = path[len(prefix) :]
+            head, _, tail = rest.partition("/")
+            (folders if tail else files).add(head)
+        return sorted(files), sorted(folders)
+
+
+def tree_from_folder(folder: Path) -> CourseTree:
+    """Every regular file under the folder; hidden entries are skipped, links refused."""
+    tree = CourseTree()
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder).as_posix()
+        if any(part.startswith(".") for part in rel.split("/")):
+            continue
+        if path.is_symlink():
+            tree.irregular[rel] = "is a symbolic link; course files must be regular files"
+        elif path.is_file():
+            tree.files[rel] = path.read_bytes()
+        elif not path.is_dir():
+            tree.irregular[rel] = "is not a regular file"
+    return tree
+
+
+class SourceFileReader:
+    """Reads the files of one course and records problems against them."""
+
+    def __init__(self, tree: CourseTree, display_root: str) -> None:
+        self.tree = tree
         self.display_root = display_root
         self.problems: list[Problem] = []
         self.files: dict[str, str] = {}
+        self.media: dict[str, bytes] = {}
 
     def problem(self, rel: str, line: int, message: str) -> None:
         shown = posixpath.join(self.display_root, rel) if rel else self.display_root
@@ -156,11 +198,10 @@ class SourceFileReader:
 
     def read(self, rel: str) -> str | None:
         """The file's text, or None (with a problem) if it is too large, binary or not UTF-8."""
-        path = self.root / rel
-        if path.is_symlink():
-            self.problem(rel, 1, "is a symbolic link; course files must be regular files")
+        if rel in self.tree.irregular:
+            self.problem(rel, 1, self.tree.irregular[rel])
             return None
-        data = path.read_bytes()
+        data = self.tree.files[rel]
         if len(data) > MAX_FILE_BYTES:
             self.problem(rel, 1, f"is {len(data):,} bytes; a course file may be at most 1 MiB")
             return None
@@ -175,6 +216,17 @@ class SourceFileReader:
             return None
         self.files[rel] = text
         return text
+
+    def read_media(self, rel: str) -> None:
+        if rel in self.tree.irregular:
+            self.problem(rel, 1, self.tree.irregular[rel])
+            return
+        try:
+            check_image(posixpath.basename(rel), self.tree.files[rel])
+        except MediaRefused as refused:
+            self.problem(rel, 1, str(refused))
+        else:
+            self.media[rel] = self.tree.files[rel]
 
     def front_matter(
         self, rel: str, text: str, schema: Schema
@@ -377,9 +429,9 @@ def _check_question(reader: SourceFileReader, rel: str, question: QuestionSource
 # --- links ------------------------------------------------------------------------------
 
 
-def link_targets(markdown_text: str) -> list[tuple[int, str, bool]]:
-    """(line offset, target, is_image) for every link and image outside code blocks."""
-    found: list[tuple[int, str, bool]] = []
+def link_targets(markdown_text: str) -> list[tuple[int, str, bool, str]]:
+    """(line offset, target, is_image, alt text) for every link and image outside code."""
+    found: list[tuple[int, str, bool, str]] = []
     in_fence = False
     for offset, line in enumerate(markdown_text.splitlines()):
         if FENCE_LINE.match(line):
@@ -389,12 +441,12 @@ def link_targets(markdown_text: str) -> list[tuple[int, str, bool]]:
             continue
         code_free = re.sub(r"`[^`]*`", "", line)
         for match in IMAGE_LINK.finditer(code_free):
-            found.append((offset, match.group("target"), True))
+            found.append((offset, match.group("target"), True, match.group("alt")))
         for match in INLINE_LINK.finditer(code_free):
-            found.append((offset, match.group("target"), False))
+            found.append((offset, match.group("target"), False, ""))
         reference = REFERENCE_LINK.match(code_free)
         if reference and not code_free.lstrip().startswith("[^"):
-            found.append((offset, reference.group("target"), False))
+            found.append((offset, reference.group("target"), False, ""))
     return found
 
 
@@ -409,15 +461,26 @@ def resolve_link(from_path: str, target: str) -> str | None:
 
 
 def _check_links(
-    reader: SourceFileReader, rel: str, text: str, first_line: int, items: set[str]
+    reader: SourceFileReader,
+    rel: str,
+    text: str,
+    first_line: int,
+    items: set[str],
+    media: set[str],
 ) -> None:
-    for offset, target, is_image in link_targets(text):
+    for offset, target, is_image, alt in link_targets(text):
         line = first_line + offset
-        if is_image:
-            if not URL_SCHEME.match(target):
-                reader.problem(rel, line, f"image {target}: courses do not carry images yet")
-            continue
         lowered = target.lower()
+        if is_image:
+            if URL_SCHEME.match(target):
+                reader.problem(rel, line, f"image {target}: use an image of the course's media/")
+            elif resolve_link(rel, target) not in media:
+                reader.problem(rel, line, f"image {target}: no such image in media/")
+            elif not alt.strip():
+                reader.problem(
+                    rel, line, f"image {target}: describe it in the [brackets] (alt text)"
+                )
+            continue
         if lowered.startswith("javascript:") or lowered.startswith("data:"):
             reader.problem(rel, line, f"link {target}: only http, https and mailto links")
             continue
@@ -521,12 +584,20 @@ def _check_body_headings(reader: SourceFileReader, rel: str, body: str, first_li
 def read_course(
     folder: Path, display: str | None = None
 ) -> tuple[CourseSource | None, list[Problem]]:
-    """Parse and check one course folder. The course is None when any problem was found."""
-    reader = SourceFileReader(folder, display if display is not None else str(folder))
-    slug = folder.name
+    """Parse and check one course folder on disk."""
+    return read_course_tree(
+        folder.name, tree_from_folder(folder), display if display is not None else str(folder)
+    )
+
+
+def read_course_tree(
+    slug: str, tree: CourseTree, display: str
+) -> tuple[CourseSource | None, list[Problem]]:
+    """Parse and check one course. The course is None when any problem was found."""
+    reader = SourceFileReader(tree, display)
     if not NAME_PATTERN.match(f"0-{slug}"):
         reader.problem("", 1, f"folder name {slug!r} is not a slug (lowercase letters, digits, -)")
-    if not (folder / "course.md").is_file():
+    if "course.md" not in tree.files and "course.md" not in tree.irregular:
         reader.problem("course.md", 1, "missing: a course folder starts with course.md")
         return None, reader.problems
 
@@ -538,26 +609,26 @@ def read_course(
     )
     _check_body_headings(reader, "course.md", overview, overview_line)
 
-    entries = sorted(path.name for path in folder.iterdir() if not path.name.startswith("."))
+    root_files, root_folders = tree.names_in("")
     module_names = []
-    for name in entries:
-        path = folder / name
-        if name == "course.md":
-            continue
-        if path.is_dir() and not path.is_symlink():
-            module_names.append(name)
-        else:
+    for name in root_files:
+        if name != "course.md":
             reader.problem(name, 1, "unexpected file: a course holds course.md and module folders")
+    for name in root_folders:
+        if name == MEDIA_FOLDER:
+            _read_media_folder(reader, tree)
+        else:
+            module_names.append(name)
 
     modules: list[ModuleSource] = []
     # Every well-named item file, parsed or not: a broken lesson is still a link target.
     item_paths: set[str] = set()
     bodies: list[tuple[str, str, int]] = [("course.md", overview, overview_line)]
     for _, module_slug, module_name in _numbered_entries(reader, "", module_names, suffix=""):
-        module_folder = folder / module_name
         module_values = None
         intro, intro_line = "", 1
-        if (module_folder / "module.md").is_file():
+        files, folders = tree.names_in(module_name)
+        if "module.md" in files:
             rel = f"{module_name}/module.md"
             text = reader.read(rel)
             if text is not None:
@@ -567,17 +638,22 @@ def read_course(
         else:
             reader.problem(f"{module_name}/module.md", 1, "missing: every module has a module.md")
         item_names = []
-        for path in sorted(module_folder.iterdir()):
-            if path.name.startswith(".") or path.name == "module.md":
+        for name in folders:
+            reader.problem(
+                f"{module_name}/{name}",
+                1,
+                "unexpected folder: a module holds module.md and .md lessons and quizzes",
+            )
+        for name in files:
+            if name == "module.md":
                 continue
-            if path.is_dir() or path.is_symlink() or not path.name.endswith(".md"):
+            rel = f"{module_name}/{name}"
+            if rel in tree.irregular or not name.endswith(".md"):
                 reader.problem(
-                    f"{module_name}/{path.name}",
-                    1,
-                    "unexpected file: a module holds module.md and .md lessons and quizzes",
+                    rel, 1, "unexpected file: a module holds module.md and .md lessons and quizzes"
                 )
             else:
-                item_names.append(path.name)
+                item_names.append(name)
         module = ModuleSource(
             slug=module_slug,
             path=module_name,
@@ -607,7 +683,7 @@ def read_course(
         reader.problem("course.md", 1, "a course needs at least one module folder")
 
     for rel, text, first_line in bodies:
-        _check_links(reader, rel, text, first_line, item_paths)
+        _check_links(reader, rel, text, first_line, item_paths, set(reader.media))
 
     if reader.problems or course_values is None:
         return None, sorted(set(reader.problems), key=_problem_order)
@@ -625,8 +701,17 @@ def read_course(
         validity_months=course_values.get("validity_months"),
         modules=modules,
         files=dict(sorted(reader.files.items())),
+        media=dict(sorted(reader.media.items())),
     )
     return course, []
+
+
+def _read_media_folder(reader: SourceFileReader, tree: CourseTree) -> None:
+    files, folders = tree.names_in(MEDIA_FOLDER)
+    for name in folders:
+        reader.problem(f"{MEDIA_FOLDER}/{name}", 1, "unexpected folder: media holds images only")
+    for name in files:
+        reader.read_media(f"{MEDIA_FOLDER}/{name}")
 
 
 def _problem_order(problem: Problem) -> tuple[str, int, str]:

@@ -57,19 +57,21 @@ class Rendered:
 
 
 class _LinkRewriter(Treeprocessor):
-    """Turns links to course files (`02-children.md`) into links to the portal's pages."""
+    """Turns links to course files (`02-children.md`, `../media/map.png`) into portal URLs."""
 
     def __init__(self, md: markdown.Markdown, resolve: LinkResolver) -> None:
         super().__init__(md)
         self.resolve = resolve
 
     def run(self, root: ET.Element) -> None:
-        for anchor in root.iter("a"):
-            href = anchor.get("href")
-            if href:
-                replacement = self.resolve(href)
+        for element, attribute in [(a, "href") for a in root.iter("a")] + [
+            (img, "src") for img in root.iter("img")
+        ]:
+            target = element.get(attribute)
+            if target:
+                replacement = self.resolve(target)
                 if replacement is not None:
-                    anchor.set("href", replacement)
+                    element.set(attribute, replacement)
 
 
 def sanitise(fragment: str) -> str:

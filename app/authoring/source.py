@@ -94,8 +94,10 @@ class CourseSource:
     is_open: bool = False
     validity_months: int | None = None
     modules: list[ModuleSource] = field(default_factory=list)
-    # Every file of the folder, by path relative to it, exactly as read (for export).
+    # Every text file of the folder, by path relative to it, exactly as read (for export).
     files: dict[str, str] = field(default_factory=dict)
+    # Images under media/, as the author's bytes.
+    media: dict[str, bytes] = field(default_factory=dict)
 
     def item_key(self, module: ModuleSource, item: ItemSource) -> str:
         return f"{module.slug}/{item.slug}"

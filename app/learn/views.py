@@ -6,12 +6,13 @@ import json
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
 from app import policy
 from app.certificates import share as certificate_share
 from app.extensions import db
 from app.focal.forms import ActionForm
-from app.models import REVOCATION_LABELS, Certificate, Course, QuizAttempt, utcnow
+from app.models import REVOCATION_LABELS, Certificate, Course, MediaFile, QuizAttempt, utcnow
 from app.services import catalog, certificates, enrolment, grading, progress
 from app.services.errors import DomainError, NotFound
 
@@ -336,3 +337,16 @@ def certificate_json(code: str):
         mimetype="application/ld+json",
         headers={"Content-Disposition": f'attachment; filename="certificate-{found.code}.json"'},
     )
+
+
+@bp.get("/media/<sha256>.<extension>")
+def media(sha256: str, extension: str):
+    """A lesson image, re-encoded; its name is its hash, so it may be cached for a year."""
+    found = db.session.scalar(
+        select(MediaFile).where(MediaFile.sha256 == sha256, MediaFile.extension == extension)
+    )
+    if found is None:
+        abort(404)
+    response = Response(found.data, mimetype=found.content_type)
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response

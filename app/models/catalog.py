@@ -10,7 +10,15 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, UTCDateTime, utcnow
@@ -92,7 +100,10 @@ class CourseVersion(Base):
 
 
 class SourceFile(Base):
-    """A file of the course folder exactly as imported, so export gives back the same bytes."""
+    """A file of the course folder exactly as imported, so export gives back the same bytes.
+
+    Text files keep `content`; images (media/) keep their bytes in `data`.
+    """
 
     __tablename__ = "source_files"
     __table_args__ = (UniqueConstraint("version_id", "path"),)
@@ -101,6 +112,53 @@ class SourceFile(Base):
     version_id: Mapped[int] = mapped_column(ForeignKey("course_versions.id", ondelete="CASCADE"))
     path: Mapped[str] = mapped_column(String(300))
     content: Mapped[str] = mapped_column(Text)
+    data: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+
+    @property
+    def raw(self) -> bytes:
+        return self.data if self.data is not None else self.content.encode()
+
+
+class MediaFile(Base):
+    """An image as learners get it (re-encoded, no metadata), addressed by its own hash."""
+
+    __tablename__ = "media_files"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    content_type: Mapped[str] = mapped_column(String(40))
+    extension: Mapped[str] = mapped_column(String(8))
+    width: Mapped[int]
+    height: Mapped[int]
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class DraftFile(Base):
+    """A file of a course's working draft, which learners never see until it is published.
+
+    `revision` grows with every save: a save that names an older revision is a conflict
+    (optimistic locking), so two authors never overwrite each other unknowingly.
+    """
+
+    __tablename__ = "draft_files"
+    __table_args__ = (
+        UniqueConstraint("course_id", "path"),
+        CheckConstraint("revision >= 1", name="revision_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
+    path: Mapped[str] = mapped_column(String(300))
+    content: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    revision: Mapped[int] = mapped_column(default=1)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    @property
+    def raw(self) -> bytes:
+        return self.data if self.data is not None else self.content.encode()
 
 
 class Module(Base):

@@ -118,7 +118,7 @@ def test_import_stores_rendered_html_and_the_question_kinds(app, imported_course
     kinds = db.session.scalars(select(Question.kind).order_by(Question.id)).all()
     assert set(kinds) == {"single", "multiple", "true_false", "short"}
     files = db.session.scalar(select(func.count()).select_from(SourceFile))
-    assert files == 8
+    assert files == 9
     lesson = db.session.scalar(select(Lesson).where(Lesson.key == "basics/front-matter"))
     assert '<div class="admonition example">' in lesson.body_html
     assert 'href="/courses/format-tour/basics/links-and-code#code"' in lesson.body_html
