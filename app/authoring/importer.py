@@ -115,6 +115,8 @@ def import_course_source(
             )
             or 0
         ) + 1
+        if number == 1:
+            status = "created"  # a course first made as a draft gets its first version
         version = build_version(
             source, digest=digest, number=number, media_urls=store_media(session, source.media)
         )

@@ -285,6 +285,17 @@ class SourceFileReader:
         return (values if ok else None), body, body_line
 
 
+def body_of(text: str) -> str:
+    """The Markdown after the front matter (all of it when there is none)."""
+    lines = text.removeprefix("\ufeff").splitlines()
+    if not lines or lines[0].strip() != "---":
+        return text
+    for index in range(1, len(lines)):
+        if lines[index].strip() in ("---", "..."):
+            return "\n".join(lines[index + 1 :])
+    return ""
+
+
 # --- quizzes ----------------------------------------------------------------------------
 
 
