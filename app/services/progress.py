@@ -185,24 +185,31 @@ def complete_lesson(
 def record_completion_if_done(
     session: Session, learner: User, course: Course, enrollment: Enrollment, *, now: datetime
 ) -> bool:
-    """Record the course as completed, once, with its version, and call certification."""
-    if enrollment.completed_at is not None:
+    """Record the course as completed, once per version, and call certification.
+
+    A learner who completed an earlier version and then completes every item of a newer one
+    (a republished course, or a renewal after a certificate expired) completes that version
+    too, and gets its certificate.
+    """
+    version = course.published_version
+    if enrollment.completed_at is not None and enrollment.completed_version_id == version.id:
         return False
     progress = course_progress(session, learner, course)
     if not progress.is_complete:
         return False
-    version = course.published_version
     # Conditional update: of two requests finishing the course at once, exactly one records it.
     claimed = session.execute(
         update(Enrollment)
-        .where(Enrollment.id == enrollment.id, Enrollment.completed_at.is_(None))
+        .where(
+            Enrollment.id == enrollment.id,
+            (Enrollment.completed_at.is_(None)) | (Enrollment.completed_version_id != version.id),
+        )
         .values(completed_at=now, completed_version_id=version.id)
         .execution_options(synchronize_session=False)
     ).rowcount
-    if claimed != 1:
-        session.refresh(enrollment)
-        return False
     session.refresh(enrollment)
+    if claimed != 1:
+        return False
     audit.record(
         session,
         "course.completed",

@@ -252,3 +252,36 @@ def test_mastery_groups_results_by_provision(course, learner):
     )
     mastery = dict((p, share) for p, share, _ in grading.mastery_by_provision(results))
     assert mastery == {"TIP art. 3": 1.0, "UNTOC art. 2": 1.0}
+
+
+def test_completing_a_newer_version_records_it_and_calls_certification_again(
+    course, learner, monkeypatch
+):
+    from app.models import CourseVersion
+    from app.services import drafts
+    from tests.factories import make_user as make
+
+    calls = []
+    monkeypatch.setattr(
+        certification, "on_course_completed", lambda s, e, v: calls.append(v.number)
+    )
+    for key in ("basics/front-matter", "basics/links-and-code", "practice/scenario"):
+        progress.complete_lesson(db.session, learner, course, key)
+    for key in ("basics/check", "practice/timed"):
+        attempt = grading.start_attempt(db.session, learner, course, quiz(course, key))
+        grading.submit_attempt(
+            db.session, attempt, right_answers(attempt), learner=learner, course=course,
+            quiz=quiz(course, key),
+        )  # fmt: skip
+    admin = make(country=None)
+    drafts.start_draft(db.session, course, by=admin)
+    drafts.create_item(
+        db.session, course, module="01-basics", slug="renewal", kind="lesson", title="New", by=admin
+    )
+    drafts.publish(db.session, course, by=admin)
+    db.session.refresh(course)
+    assert calls == [1]
+    progress.complete_lesson(db.session, learner, course, "basics/renewal")
+    enrollment = db.session.scalar(select(Enrollment))
+    version = db.session.get(CourseVersion, enrollment.completed_version_id)
+    assert (version.number, calls) == (2, [1, 2])
