@@ -11,6 +11,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from app.authoring.gift import gift_to_markdown, read_gift_bytes
 from app.authoring.importer import export_course, import_course_folder
 from app.authoring.parse import check_path, find_course_folders
 from app.extensions import certificate_authority, db
@@ -171,3 +172,17 @@ def verify_certificate_command(file: Path) -> None:
         click.echo(f"  - {reason}")
     if verdict.status != "valid":
         sys.exit(1)
+
+
+@courses_cli.command("gift")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def gift_command(file: Path) -> None:
+    """Turn a Moodle GIFT question bank into quiz Markdown (stdout); problems by line (stderr)."""
+    text, refusal = read_gift_bytes(file.read_bytes())
+    if text is None:
+        raise click.ClickException(refusal or "the file could not be read")
+    report = gift_to_markdown(text)
+    click.echo(report.markdown, nl=False)
+    for line, message in report.problems:
+        click.echo(f"{file}:{line}: {message}", err=True)
+    click.echo(f"{report.imported} question(s) converted.", err=True)

@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, undefer
 
+from app.authoring.gift import GiftReport, gift_to_markdown, read_gift_bytes
 from app.authoring.importer import ImportOutcome, import_course_source
 from app.authoring.media import MediaRefused, check_image
 from app.authoring.parse import (
@@ -422,6 +423,35 @@ def upload_media(session: Session, course: Course, *, name: str, data: bytes, by
     audit.record(session, "draft.media_uploaded", actor=by, target=course, path=path)
     session.flush()
     return path
+
+
+def import_gift(
+    session: Session, course: Course, *, path: str, data: bytes, by: User
+) -> GiftReport:
+    """Append the questions of a GIFT bank to a quiz of the draft; report what was left out."""
+    text, refusal = read_gift_bytes(data)
+    if text is None:
+        raise DomainError(refusal or "The file could not be read.")
+    quiz = draft_file(session, course, path)
+    if quiz.data is not None or "type: quiz" not in quiz.content:
+        raise DomainError(f"{path} is not a quiz.")
+    report = gift_to_markdown(text)
+    if refusal:  # not a refusal here: a note, e.g. that the file was read as Windows-1252
+        report.problems.insert(0, (1, refusal))
+    if report.imported:
+        separator = (
+            "" if quiz.content.endswith("\n\n") else "\n" if quiz.content.endswith("\n") else "\n\n"
+        )
+        quiz.content = quiz.content + separator + report.markdown.strip("\n") + "\n"
+        quiz.revision += 1
+        quiz.updated_by_id = by.id
+        quiz.updated_at = utcnow()
+    audit.record(
+        session, "draft.gift_imported", actor=by, target=course, path=path,
+        questions=report.imported, problems=len(report.problems),
+    )  # fmt: skip
+    session.flush()
+    return report
 
 
 def discard(session: Session, course: Course, *, by: User) -> None:

@@ -60,3 +60,10 @@ class PathForm(FlaskForm):
 
 class MediaForm(FlaskForm):
     file = FileField("Image (PNG, JPEG, WebP or GIF, up to 2 MiB)", validators=[FileRequired()])
+
+
+class GiftForm(FlaskForm):
+    quiz = SelectField("Add the questions to")
+    file = FileField(
+        "Question bank in Moodle's GIFT format (.gift or .txt)", validators=[FileRequired()]
+    )

@@ -32,6 +32,7 @@ from app.services import drafts
 from app.services.errors import DomainError, NotFound
 from app.studio.forms import (
     EditForm,
+    GiftForm,
     MediaForm,
     NewCourseForm,
     NewItemForm,
@@ -148,6 +149,10 @@ def editor(slug: str):
     modules = sorted({f.path.split("/", 1)[0] for f in files if "/" in f.path} - {"media"})
     item_form = NewItemForm()
     item_form.module.choices = options((m, m) for m in modules)
+    gift_form = GiftForm()
+    gift_form.quiz.choices = options(
+        (f.path, f.path) for f in files if f.data is None and "type: quiz" in f.content
+    )
     return render_template(
         "studio/editor.html",
         course=found,
@@ -159,6 +164,7 @@ def editor(slug: str):
         rename_form=RenameForm(),
         path_form=PathForm(),
         media_form=MediaForm(),
+        gift_form=gift_form,
         action_form=ActionForm(),
     )
 
@@ -365,6 +371,33 @@ def upload_media(slug: str):
             "Image added: "
             + drafts.upload_media(db.session, c, name=name, data=data, by=current_user)
         ),
+    )
+
+
+@bp.post("/<slug>/gift")
+def import_gift(slug: str):
+    """Add a GIFT question bank to a quiz of the draft; show what was imported and left out."""
+    found = course_or_404(slug)
+    form = GiftForm()
+    form.quiz.choices = options((p, p) for p in request.form.getlist("quiz"))
+    if not form.validate_on_submit():
+        flash("Choose a quiz and a GIFT file.", "error")
+        return redirect(url_for("studio.editor", slug=slug))
+    try:
+        report = drafts.import_gift(
+            db.session,
+            found,
+            path=form.quiz.data,
+            data=form.file.data.read(2 * 1024 * 1024 + 1),
+            by=current_user,
+        )
+    except (DomainError, NotFound) as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(url_for("studio.editor", slug=slug))
+    db.session.commit()
+    return render_template(
+        "studio/gift_result.html", course=found, path=form.quiz.data, report=report
     )
 
 

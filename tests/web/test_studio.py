@@ -188,3 +188,36 @@ def test_new_course_structure_and_images(admin_client, client):
     assert "Draft course" not in client.get("/courses").get_data(as_text=True)
     course = db.session.scalar(select(Course).where(Course.slug == "draft-course"))
     assert course.published_version_id is None
+
+
+def test_a_gift_bank_is_added_to_a_quiz_and_what_is_left_out_is_listed(admin_client, app):
+    from tests.conftest import ROOT
+
+    start_draft(admin_client)
+    editor = admin_client.get(f"{BASE}/edit").get_data(as_text=True)
+    bank = (ROOT / "tests" / "fixtures" / "gift" / "unsupported.gift").read_bytes()
+    response = admin_client.post(
+        f"{BASE}/gift",
+        data={
+            "csrf_token": csrf_token(editor),
+            "quiz": "01-basics/03-check.md",
+            "file": (io.BytesIO(bank), "bank.gift"),
+        },
+        content_type="multipart/form-data",
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "question(s) added to the draft" in html
+    assert re.search(r"line \d+: .*matching", html, re.I)
+    quiz = db.session.scalar(select(DraftFile).where(DraftFile.path == "01-basics/03-check.md"))
+    assert quiz.content.count("\n## ") > 4
+
+
+def test_the_cli_converts_a_gift_bank(app):
+    from tests.conftest import ROOT
+
+    bank = ROOT / "tests" / "fixtures" / "gift" / "choices.gift"
+    result = app.test_cli_runner().invoke(args=["courses", "gift", str(bank)])
+    assert result.exit_code == 0
+    assert "## " in result.output and "- [x]" in result.output
+    assert "question(s) converted." in result.output
