@@ -181,6 +181,7 @@ class CertificateAuthority:
             key=self.signing_key(),
             revoked=certificates.revoked_indexes(session),
             valid_from=now or utcnow(),
+            length=certificates.STATUS_LIST_LENGTH,
         )
 
     def verify(
