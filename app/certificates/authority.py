@@ -16,6 +16,7 @@ from typing import Any
 
 from flask import Flask, current_app
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.credentials import (
@@ -91,11 +92,25 @@ class CertificateAuthority:
             return key
 
     def record_key(self, session: Session) -> None:
-        """Make sure the current public key is in the table of keys that ever signed."""
+        """Make sure the current public key is in the table of keys that ever signed.
+
+        Many requests may be the first to sign at once: the insert ignores a duplicate.
+        """
         key = self.signing_key()
-        if session.scalar(select(SigningKey).where(SigningKey.key_id == key.kid)) is None:
-            session.add(SigningKey(key_id=key.kid, public_key_multibase=key.public_key_multibase))
-            session.flush()
+        if session.scalar(select(SigningKey.id).where(SigningKey.key_id == key.kid)) is not None:
+            return
+        insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[
+            session.get_bind().dialect.name
+        ]
+        session.execute(
+            insert(SigningKey)
+            .values(
+                key_id=key.kid,
+                public_key_multibase=key.public_key_multibase,
+                created_at=utcnow(),
+            )
+            .on_conflict_do_nothing()
+        )
 
     def key_ring(self, session: Session) -> KeyRing:
         ring = KeyRing()
