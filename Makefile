@@ -34,9 +34,10 @@ $(INTEROP): tests/interop/package-lock.json
 test: $(STAMP) $(INTEROP)
 	$(BIN)/python -m pytest
 
-## bench: the benchmarks under tests/perf/
+## bench: the benchmarks under tests/perf/, one table at the end (docs/performance.md)
+## BENCH_DATABASE_URL=postgresql+psycopg://user@host/postgres adds PostgreSQL; BENCH_QUICK=1 is shorter
 bench: $(STAMP)
-	$(BIN)/python -m pytest tests/perf -p no:cacheprovider -s --override-ini addopts=
+	$(BIN)/python -m pytest tests/perf -p no:cacheprovider -s -q --override-ini addopts=
 
 ## lint: ruff
 lint: $(STAMP)

@@ -41,11 +41,45 @@ class Config:
     PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # A Redis that does not answer within a second must not hold up a sign-in: the limits then
+    # count in each process's memory until it is back.
+    RATELIMIT_STORAGE_OPTIONS = (
+        {"socket_connect_timeout": 1, "socket_timeout": 1}
+        if RATELIMIT_STORAGE_URI.startswith("redis")
+        else {}
+    )
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = True
     # Behind a reverse proxy, how many hops of X-Forwarded-* to trust (0: none, direct).
     PROXY_FIX_HOPS = int(os.environ.get("PROXY_FIX_HOPS", 0))
     CREATE_DEMO_DATA = True
     SEND_FILE_MAX_AGE_DEFAULT = timedelta(hours=1)
+    # Static URLs carry a digest of the file (?v=...); such a URL never changes content, so
+    # browsers and proxies keep it a year (app/static_files.py).
+    STATIC_FINGERPRINT_MAX_AGE = int(os.environ.get("STATIC_FINGERPRINT_MAX_AGE", 365 * 86400))
+    # Compress pages and documents (Brotli, else gzip) unless the reverse proxy does it.
+    COMPRESS_RESPONSES = _env_bool("COMPRESS_RESPONSES", True)
+    COMPRESS_ALGORITHM = ["br", "gzip"]
+    # Files (static, sent as streams) are left alone: the reverse proxy serves them, and
+    # compressing a stream here would leave the file to the garbage collector to close.
+    COMPRESS_STREAMS = False
+    COMPRESS_BR_LEVEL = 4  # Brotli's sweet spot for pages made on the fly
+    COMPRESS_LEVEL = 6
+    COMPRESS_MIN_SIZE = 500
+    COMPRESS_MIMETYPES = [
+        "text/html",
+        "text/css",
+        "text/plain",
+        "text/csv",
+        "text/javascript",
+        "application/javascript",
+        "application/json",
+        "application/ld+json",
+        "image/svg+xml",
+    ]
+    # Logs: "text" for a terminal, "json" (one object a line on stderr) for a log collector.
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
     # Accounts: "invitation" (default) or "registration" (self-registration approved by the
     # country's focal point; addresses in AUTO_APPROVE_DOMAINS are approved at once).
     ACCOUNT_MODE = os.environ.get("ACCOUNT_MODE", "invitation")
@@ -101,11 +135,30 @@ class ProductionConfig(Config):
     REQUIRE_2FA_FOR_STAFF = _env_bool("REQUIRE_2FA_FOR_STAFF", True)
     SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
+    # One pool per worker process: as many connections as the worker has threads, a couple
+    # more for bursts, and a short wait rather than a pile-up when the database is saturated.
+    # Servers x workers x (size + overflow) must stay under PostgreSQL's max_connections
+    # (or PgBouncer's pool): see docs/deploy.md.
     SQLALCHEMY_ENGINE_OPTIONS = {
-        "pool_size": int(os.environ.get("DB_POOL_SIZE", 5)),
-        "max_overflow": int(os.environ.get("DB_MAX_OVERFLOW", 5)),
-        "pool_pre_ping": True,
-        "pool_recycle": 1800,
+        "pool_size": int(os.environ.get("DB_POOL_SIZE", os.environ.get("GUNICORN_THREADS", 1))),
+        "max_overflow": int(os.environ.get("DB_MAX_OVERFLOW", 2)),
+        "pool_timeout": int(os.environ.get("DB_POOL_TIMEOUT", 10)),
+        # A connection the database dropped (restart, failover) is replaced, not handed out.
+        "pool_pre_ping": _env_bool("DB_POOL_PRE_PING", True),
+        "pool_recycle": int(os.environ.get("DB_POOL_RECYCLE", 1800)),
+        **(
+            {
+                "connect_args": {
+                    "application_name": os.environ.get("DB_APPLICATION_NAME", "rso-learning"),
+                    # Nothing a page asks should take longer than gunicorn lets a request live.
+                    "options": "-c statement_timeout="
+                    + os.environ.get("DB_STATEMENT_TIMEOUT_MS", "30000"),
+                }
+            }
+            if os.environ.get("DATABASE_URL", "").startswith("postgresql")
+            else {}
+        ),
     }
 
     @classmethod

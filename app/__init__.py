@@ -14,6 +14,14 @@ def create_app(config: type[Config] | None = None) -> Flask:
         validate()
     app = Flask(__name__, instance_path=str(INSTANCE_DIR))
     app.config.from_object(config)
+
+    from app import compression, static_files
+    from app import logging as structured_logging
+
+    structured_logging.init_app(app)
+    # First of the response hooks, so the compressor runs last, on the final body.
+    compression.init_app(app)
+    static_files.init_app(app)
     if app.config["PROXY_FIX_HOPS"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 

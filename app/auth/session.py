@@ -12,7 +12,13 @@ from app.models import User
 from app.services import accounts
 
 # Pages a staff member without two-factor may still open while REQUIRE_2FA_FOR_STAFF holds.
-_TWO_FACTOR_EXEMPT = {"auth.two_factor_setup", "auth.logout", "static", "api.healthz"}
+_TWO_FACTOR_EXEMPT = {
+    "auth.two_factor_setup",
+    "auth.logout",
+    "static",
+    "api.healthz",
+    "api.readyz",
+}
 
 
 def session_policy() -> accounts.SessionPolicy:

@@ -3,9 +3,21 @@
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from sqlalchemy import select
 
 from app import policy
@@ -37,20 +49,26 @@ def duration(minutes: int | None) -> str:
 @bp.get("/")
 def home():
     """The front page: what the portal is, and the courses."""
-    return render_template("learn/home.html", courses=catalog.published_courses(db.session))
+    return render_template("learn/home.html", courses=catalog.cached_published_courses(db.session))
 
 
 @bp.get("/courses")
 def catalogue():
     """Every published course."""
-    return render_template("learn/catalogue.html", courses=catalog.published_courses(db.session))
+    courses = catalog.cached_published_courses(db.session)
+    # The cards are the same for everyone until the catalogue changes: rendered once per load.
+    cached = current_app.extensions.get("learn.catalogue_cards")
+    if cached is None or cached[0] is not courses or current_app.debug:
+        cards = _rendered("learn/_catalogue_cards.html", courses=courses)
+        cached = current_app.extensions["learn.catalogue_cards"] = (courses, cards)
+    return render_template("learn/catalogue.html", courses=courses, cards=cached[1])
 
 
 @bp.get("/courses/<slug>")
 def course(slug: str):
     """A course overview: modules, lessons, quizzes and estimated time."""
     try:
-        found = catalog.get_published_course(db.session, slug)
+        found = catalog.cached_published_course(db.session, slug)
     except NotFound:
         abort(404)
     enrollment, course_progress = _learner_progress(found)
@@ -74,30 +92,64 @@ def _learner_progress(course):  # noqa: ANN001, ANN202
     return enrollment, progress.course_progress(db.session, current_user, course)
 
 
+def _rendered(template: str, **context: object) -> Markup:
+    """A template rendered to keep as part of a page: Jinja has escaped it already."""
+    return Markup(render_template(template, **context))  # noqa: S704
+
+
+# Rendered parts of lesson pages kept per process: a version never changes, so neither do they.
+FRAGMENTS = 512
+
+
+def lesson_fragments(course, version, place, lesson) -> dict[str, Markup]:  # noqa: ANN001
+    """The breadcrumbs, article and pager of a lesson page: the same for everyone, rendered
+    once per version and lesson (again in debug mode, where templates change)."""
+    cache: OrderedDict = current_app.extensions.setdefault("learn.fragments", OrderedDict())
+    key = (course.slug, version.id, lesson.key)
+    found = None if current_app.debug else cache.get(key)
+    if found is None:
+        context = {"course": course, "version": version, "place": place, "lesson": lesson}
+        found = {
+            "article": _rendered("learn/_lesson_article.html", **context),
+            "breadcrumbs": _rendered(
+                "learn/_item_nav_fragment.html", part="breadcrumbs", **context
+            ),
+            "pager": _rendered("learn/_item_nav_fragment.html", part="pager", **context),
+        }
+        cache[key] = found
+        while len(cache) > FRAGMENTS:
+            cache.popitem(last=False)
+    return found
+
+
 @bp.get("/courses/<slug>/<module_slug>/<item_slug>")
 def item(slug: str, module_slug: str, item_slug: str):
     """A lesson or a quiz of the published version."""
     key = f"{module_slug}/{item_slug}"
     try:
-        found = catalog.get_published_course(db.session, slug)
+        found = catalog.cached_published_course(db.session, slug)
         version = found.published_version
         place = catalog.locate_item(version, key)
-        enrollment, course_progress = _learner_progress(found)
         if place.item["kind"] == "lesson":
-            lesson = catalog.get_lesson(db.session, version, key)
+            lesson = catalog.cached_lesson(db.session, version, key)
+            enrolled, completed = False, False
+            if current_user.is_authenticated:
+                enrolled, completed = progress.lesson_state(db.session, current_user, found, key)
             return render_template(
                 "learn/lesson.html",
                 course=found,
                 version=version,
                 place=place,
                 lesson=lesson,
-                enrollment=enrollment,
-                progress=course_progress,
+                fragments=lesson_fragments(found, version, place, lesson),
+                enrolled=enrolled,
+                completed=completed,
                 action_form=ActionForm(),
             )
-        quiz = catalog.get_quiz(db.session, version, key)
+        quiz_page = catalog.cached_quiz_page(db.session, version, key)
     except NotFound:
         abort(404)
+    enrollment, course_progress = _learner_progress(found)
     attempts = []
     if enrollment is not None:
         attempts = grading.attempts_of(db.session, current_user, found, key)
@@ -106,8 +158,8 @@ def item(slug: str, module_slug: str, item_slug: str):
         course=found,
         version=version,
         place=place,
-        quiz=quiz,
-        questions=catalog.public_questions(quiz),
+        quiz=quiz_page.quiz,
+        questions=list(quiz_page.questions),
         enrollment=enrollment,
         progress=course_progress,
         attempts=attempts,
@@ -252,7 +304,7 @@ def answers_from_form(form) -> dict:  # noqa: ANN001
 def dashboard():
     """The learner's courses with progress and due dates; completed ones; open ones to join."""
     enrolments = enrolment.active_enrolments(db.session, current_user)
-    published = {course.id: course for course in catalog.published_courses(db.session)}
+    published = {course.id: course for course in catalog.cached_published_courses(db.session)}
     taken = [published[e.course_id] for e in enrolments if e.course_id in published]
     progress_by_course = progress.progress_in_courses(db.session, current_user, taken)
     rows = [

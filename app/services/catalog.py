@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import threading
+import time
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
+from itertools import chain
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, inspect, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, contains_eager, selectinload
 
-from app.models import Course, CourseVersion, Lesson, Question, Quiz
+from app.models import Course, CourseVersion, Lesson, Module, Question, Quiz
 from app.services.errors import NotFound
+
+# How long another process may go on showing a course as it was before a publish or an
+# archive; a change committed in this process is seen by its next request.
+CACHE_SECONDS = 5.0
+# Lessons and quizzes of published versions kept in memory per process (a version never changes).
+CACHED_ITEMS = 512
 
 
 @dataclass(frozen=True)
@@ -119,3 +132,134 @@ def _public(question: Question) -> PublicQuestion:
         details_html=question.details_html,
         choices=[{"id": choice["id"], "html": choice["html"]} for choice in question.choices],
     )
+
+
+# --- the published catalogue in memory ------------------------------------------------------
+#
+# Every page shows the published courses, and a lesson page its lesson: rows that change only
+# when an author publishes. Pages that only read (GET) take them from a per-process cache of
+# read-only snapshots instead of querying and decoding them again for every request; anything
+# that writes (completing, attempts, enrolment) keeps reading the database.
+
+
+class PublishedVersion(SimpleNamespace):
+    """A read-only copy of a CourseVersion's columns, safe to share between requests."""
+
+    @property
+    def item_keys(self) -> list[str]:
+        return [item["key"] for module in self.outline for item in module["items"]]
+
+
+@dataclass(frozen=True)
+class QuizPage:
+    """A quiz as its page shows it before an attempt: never the answers."""
+
+    quiz: SimpleNamespace
+    questions: tuple[PublicQuestion, ...]
+
+
+def _columns(instance: Any, kind: type = SimpleNamespace) -> Any:
+    return kind(**{a.key: getattr(instance, a.key) for a in inspect(instance).mapper.column_attrs})
+
+
+class _Cache:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.courses: tuple[SimpleNamespace, ...] | None = None
+        self.by_slug: dict[str, SimpleNamespace] = {}
+        self.loaded_at = 0.0
+        self.generation = -1
+        self.items: OrderedDict[tuple, Any] = OrderedDict()
+
+
+_caches: weakref.WeakKeyDictionary[Engine, _Cache] = weakref.WeakKeyDictionary()
+_caches_lock = threading.Lock()
+# Bumped when this process commits a change to a course, version, lesson or quiz.
+_generation = 0
+_WATCHED = (Course, CourseVersion, Module, Lesson, Quiz, Question)
+
+
+@event.listens_for(Session, "after_flush")
+def _note_catalogue_change(session: Session, _context: object) -> None:
+    if any(isinstance(o, _WATCHED) for o in chain(session.new, session.dirty, session.deleted)):
+        session.info["catalogue_changed"] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_changed_catalogue(session: Session) -> None:
+    global _generation
+    if session.info.pop("catalogue_changed", False):
+        _generation += 1
+
+
+def _fresh_cache(session: Session) -> _Cache:
+    """This database's cache, reloaded when too old or changed here."""
+    engine = session.get_bind()
+    cache = _caches.get(engine)
+    if cache is None:
+        with _caches_lock:
+            cache = _caches.setdefault(engine, _Cache())
+    generation = _generation
+    if (
+        cache.courses is not None
+        and cache.generation == generation
+        and time.monotonic() - cache.loaded_at < CACHE_SECONDS
+    ):
+        return cache
+    with cache.lock:
+        if cache.generation != generation:
+            cache.items.clear()
+        courses = []
+        for course in published_courses(session):
+            snapshot = _columns(course)
+            snapshot.published_version = _columns(course.published_version, PublishedVersion)
+            courses.append(snapshot)
+        cache.courses = tuple(courses)
+        cache.by_slug = {course.slug: course for course in courses}
+        cache.loaded_at = time.monotonic()
+        cache.generation = generation
+    return cache
+
+
+def cached_published_courses(session: Session) -> tuple[SimpleNamespace, ...]:
+    """`published_courses` as read-only snapshots from memory (no query when fresh). The same
+    tuple is returned until the catalogue is reloaded, so a caller may key on its identity."""
+    return _fresh_cache(session).courses or ()
+
+
+def cached_published_course(session: Session, slug: str) -> SimpleNamespace:
+    """`get_published_course` as a read-only snapshot from memory."""
+    found = _fresh_cache(session).by_slug.get(slug)
+    if found is None:
+        raise NotFound(f"no course {slug!r}")
+    return found
+
+
+def _cached_item(session: Session, key: tuple, load: Any) -> Any:
+    cache = _fresh_cache(session)
+    found = cache.items.get(key)
+    if found is not None:
+        return found
+    found = load()
+    with cache.lock:
+        cache.items[key] = found
+        while len(cache.items) > CACHED_ITEMS:
+            cache.items.popitem(last=False)
+    return found
+
+
+def cached_lesson(session: Session, version: Any, key: str) -> SimpleNamespace:
+    """A lesson of a published version, as a read-only snapshot from memory."""
+    return _cached_item(
+        session, ("lesson", version.id, key), lambda: _columns(get_lesson(session, version, key))
+    )
+
+
+def cached_quiz_page(session: Session, version: Any, key: str) -> QuizPage:
+    """A quiz and its public questions, as a read-only snapshot from memory."""
+
+    def load() -> QuizPage:
+        quiz = get_quiz(session, version, key)
+        return QuizPage(_columns(quiz), tuple(public_questions(quiz)))
+
+    return _cached_item(session, ("quiz", version.id, key), load)

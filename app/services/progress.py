@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -65,6 +65,31 @@ def active_enrolment(session: Session, learner: User, course: Course) -> Enrollm
             Enrollment.unenrolled_at.is_(None),
         )
     )
+
+
+# Built once: composing a statement costs more than running it on a page this hot.
+_LESSON_STATE = select(
+    Enrollment.id,
+    select(LessonProgress.id)
+    .where(
+        LessonProgress.user_id == Enrollment.user_id,
+        LessonProgress.course_id == Enrollment.course_id,
+        LessonProgress.item_key == bindparam("key"),
+    )
+    .exists(),
+).where(
+    Enrollment.user_id == bindparam("user_id"),
+    Enrollment.course_id == bindparam("course_id"),
+    Enrollment.unenrolled_at.is_(None),
+)
+
+
+def lesson_state(session: Session, learner: User, course: Course, key: str) -> tuple[bool, bool]:
+    """(enrolled, lesson completed) for a lesson page: one query."""
+    row = session.execute(
+        _LESSON_STATE, {"user_id": learner.id, "course_id": course.id, "key": key}
+    ).first()
+    return (True, bool(row[1])) if row is not None else (False, False)
 
 
 def require_enrolment(session: Session, learner: User, course: Course) -> Enrollment:

@@ -435,7 +435,10 @@ def completion_rates(
             select(Enrollment.course_id, func.count(), func.count(Enrollment.completed_at))
             .where(
                 Enrollment.user_id.in_(staff),
-                Enrollment.course_id.in_([course.id for course in courses]),
+                # "+ 0": find the enrolments through the country's staff (the user index), not
+                # through every enrolment of each course in the region, which SQLite's planner
+                # would otherwise pick: the cost follows the country's size, not the region's.
+                (Enrollment.course_id + 0).in_([course.id for course in courses]),
                 Enrollment.unenrolled_at.is_(None),
             )
             .group_by(Enrollment.course_id)

@@ -1,0 +1,152 @@
+"""What an operator relies on: health and readiness, cached static files, compression, logs."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import logging
+import re
+
+import brotli
+import pytest
+
+from app import create_app
+from app.logging import json_handler
+from tests.conftest import make_config
+
+
+def test_healthz_says_alive_without_a_session_or_a_cache(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "Set-Cookie" not in response.headers
+
+
+def test_readyz_checks_the_database_and_says_redis_is_not_used_with_memory_limits(client):
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json == {"status": "ok", "database": "ok", "redis": "not used"}
+
+
+def test_readyz_answers_503_when_the_redis_of_the_rate_limits_is_unreachable(database_url):
+    # Port 9 (discard) on the loopback: nothing listens, the connection is refused at once.
+    app = create_app(make_config(database_url, RATELIMIT_STORAGE_URI="redis://127.0.0.1:9/0"))
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.json == {"status": "error", "database": "ok", "redis": "unreachable"}
+
+
+def test_readyz_answers_503_when_the_database_is_unreachable(tmp_path):
+    broken = create_app(make_config(f"sqlite:///{tmp_path / 'missing' / 'nowhere.sqlite3'}"))
+    response = broken.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.json["database"] == "unreachable"
+
+
+def stylesheet_url(client) -> str:
+    html = client.get("/courses").get_data(as_text=True)
+    return re.search(r'<link rel="stylesheet" href="([^"]+)"', html).group(1)
+
+
+def test_static_urls_carry_the_files_digest_and_are_cached_for_a_year(client):
+    url = stylesheet_url(client)
+    assert re.fullmatch(r"/static/css/site\.css\?v=[0-9a-f]{12}", url)
+    with client.get(url) as response:
+        assert response.status_code == 200
+        cache = response.headers["Cache-Control"]
+    assert "public" in cache and "immutable" in cache and "max-age=31536000" in cache
+
+
+def test_a_static_url_without_the_current_digest_is_cached_briefly(client):
+    for url in ("/static/css/site.css", "/static/css/site.css?v=000000000000"):
+        with client.get(url) as response:
+            assert response.status_code == 200
+            assert "immutable" not in response.headers["Cache-Control"]
+            assert "max-age=3600" in response.headers["Cache-Control"]
+
+
+def test_a_changed_static_file_gets_a_new_url(tmp_path):
+    (tmp_path / "site.css").write_text("body { color: black }")
+    from app.static_files import Fingerprints
+
+    fingerprints = Fingerprints(str(tmp_path), watch=True)
+    before = fingerprints.digest("site.css")
+    (tmp_path / "site.css").write_text("body { color: navy }")
+    assert fingerprints.digest("site.css") != before
+    assert fingerprints.digest("../config.py") is None
+    assert fingerprints.digest("missing.css") is None
+
+
+@pytest.mark.parametrize(
+    ("accepted", "encoding", "decode"),
+    [("br, gzip", "br", brotli.decompress), ("gzip", "gzip", gzip.decompress)],
+)
+def test_pages_are_compressed_for_browsers_that_accept_it(
+    client, imported_course, accepted, encoding, decode
+):
+    plain = client.get("/courses/format-tour/basics/front-matter")
+    packed = client.get(
+        "/courses/format-tour/basics/front-matter", headers={"Accept-Encoding": accepted}
+    )
+    assert packed.headers["Content-Encoding"] == encoding
+    assert "Accept-Encoding" in packed.headers["Vary"]
+    assert len(packed.get_data()) < len(plain.get_data()) / 2
+    assert decode(packed.get_data()) == plain.get_data()
+    assert "Content-Encoding" not in plain.headers
+
+
+def test_compression_keeps_the_signed_in_vary_and_no_store(app, imported_course):
+    from tests.factories import make_user, sign_in
+
+    client = app.test_client()
+    sign_in(client, make_user())
+    response = client.get("/dashboard", headers={"Accept-Encoding": "br"})
+    assert response.headers["Content-Encoding"] == "br"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert {v.strip() for v in response.headers["Vary"].split(",")} >= {"Cookie", "Accept-Encoding"}
+
+
+def test_compression_can_be_left_to_the_reverse_proxy(app, database_url):
+    quiet = create_app(make_config(database_url, COMPRESS_RESPONSES=False))
+    for application, expected in ((app, "br"), (quiet, None)):
+        response = application.test_client().get("/", headers={"Accept-Encoding": "br"})
+        assert response.headers.get("Content-Encoding") == expected
+
+
+def test_static_files_are_sent_as_they_are(client):
+    with client.get("/static/css/site.css", headers={"Accept-Encoding": "br"}) as response:
+        assert "Content-Encoding" not in response.headers
+        assert response.get_data().startswith(b"/*") or response.get_data()
+
+
+def test_json_logs_are_one_object_a_line_with_the_request(app):
+    stream = io.StringIO()
+    handler = json_handler(stream)
+    app.logger.addHandler(handler)
+    try:
+        with app.test_request_context("/courses", headers={"X-Request-ID": "abc-123"}):
+            app.logger.warning("something to look at")
+    finally:
+        app.logger.removeHandler(handler)
+    record = json.loads(stream.getvalue().splitlines()[0])
+    assert record["message"] == "something to look at"
+    assert record["level"] == "WARNING"
+    assert record["path"] == "/courses" and record["method"] == "GET"
+    assert record["request_id"] == "abc-123"
+
+
+def test_production_logs_json_to_the_root_logger_once(monkeypatch, database_url):
+    root = logging.getLogger()
+    before = list(root.handlers)
+    level = root.level
+    try:
+        for _ in range(2):
+            create_app(make_config(database_url, LOG_FORMAT="json"))
+        added = [h for h in root.handlers if h not in before]
+        assert len(added) == 1
+    finally:
+        for handler in list(root.handlers):
+            if handler not in before:
+                root.removeHandler(handler)
+        root.setLevel(level)

@@ -1,0 +1,116 @@
+"""The hot pages send a fixed number of SQL statements, the same for a few rows as for many.
+
+The numbers are what the pages send today (docs/performance.md says why each is needed). A
+change that adds a statement to one of these pages, or makes one grow with the data (one query
+per learner, per course, per row), fails here: raise the number only on purpose.
+
+Counted on a warm worker: the published catalogue is kept in memory (app.services.catalog), so
+the first request after a start or a publish sends one statement more than these.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Course, Enrollment, LessonProgress, QuizAttempt, Role, utcnow
+from tests.factories import make_user, sign_in
+from tests.web.test_certificates import complete_course
+
+LESSON = "/courses/format-tour/basics/front-matter"
+QUIZ = "/courses/format-tour/basics/check"
+
+# page: (who asks, URL, SQL statements)
+HOT_PAGES = {
+    "catalogue": ("visitor", "/courses", 0),
+    "course": ("learner", "/courses/format-tour", 4),
+    "lesson as a learner": ("learner", LESSON, 2),
+    "quiz": ("learner", QUIZ, 5),
+    "dashboard": ("learner", "/dashboard", 4),
+    "focal point report": ("focal", "/focal/report", 8),
+    "certificate check": ("visitor", "/verify/{code}", 3),
+}
+
+
+def add_learners(country_id: int, course: Course, count: int, *, start: int) -> None:
+    """More staff of the country, each enrolled with lessons done and an attempt."""
+    now = utcnow()
+    for number in range(start, start + count):
+        person = make_user(email=f"grown{number}@example.gov", name=f"Grown {number}")
+        person.country_id = country_id
+        db.session.add(
+            Enrollment(
+                user_id=person.id,
+                course_id=course.id,
+                enrolled_at=now - timedelta(days=3),
+                due_on=(now + timedelta(days=30)).date(),
+                last_activity_at=now,
+            )
+        )
+        for key in ("basics/front-matter", "basics/links-and-code"):
+            db.session.add(LessonProgress(user_id=person.id, course_id=course.id, item_key=key))
+        db.session.add(
+            QuizAttempt(
+                user_id=person.id,
+                course_id=course.id,
+                quiz_key="basics/check",
+                version_id=course.published_version_id,
+                number=1,
+                started_at=now,
+                submitted_at=now,
+                score=40.0,
+                passed=False,
+                layout=[],
+                answers={},
+            )
+        )
+    db.session.commit()
+
+
+@pytest.fixture
+def region(app, imported_course):
+    """A country with a focal point, a learner part-way through the course, a certificate."""
+    course = db.session.scalar(select(Course))
+    learner = make_user(country="ID")
+    db.session.add(Enrollment(user_id=learner.id, course_id=course.id, enrolled_at=utcnow()))
+    db.session.add(
+        LessonProgress(user_id=learner.id, course_id=course.id, item_key="basics/front-matter")
+    )
+    db.session.commit()
+    focal = make_user(Role.FOCAL_POINT, country="ID")
+    certificate = complete_course(make_user(country="ID"), course)
+    clients = {"visitor": app.test_client(), "learner": app.test_client()}
+    sign_in(clients["learner"], learner)
+    clients["focal"] = app.test_client()
+    sign_in(clients["focal"], focal)
+    return {
+        "course": course,
+        "country_id": learner.country_id,
+        "clients": clients,
+        "code": certificate.code,
+    }
+
+
+def statements(count_queries, client, url: str) -> int:  # noqa: ANN001
+    assert client.get(url).status_code == 200, url  # a warm worker: caches filled
+    with count_queries() as counter:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return counter.count
+
+
+@pytest.mark.parametrize("page", HOT_PAGES)
+def test_a_hot_page_sends_a_fixed_number_of_statements(page, region, count_queries):
+    who, url, expected = HOT_PAGES[page]
+    client, url = region["clients"][who], url.format(code=region["code"])
+    few = statements(count_queries, client, url)
+    add_learners(region["country_id"], region["course"], 25, start=0)
+    many = statements(count_queries, client, url)
+    assert (few, many) == (expected, expected), f"{page}: {few} then {many} statements"
+
+
+def test_a_lesson_page_for_a_visitor_sends_no_statement(region, count_queries):
+    assert statements(count_queries, region["clients"]["visitor"], LESSON) == 0
