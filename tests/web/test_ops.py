@@ -29,10 +29,19 @@ def test_readyz_checks_the_database_and_says_redis_is_not_used_with_memory_limit
     assert response.json == {"status": "ok", "database": "ok", "redis": "not used"}
 
 
+def close_connections(application) -> None:  # noqa: ANN001
+    """An extra app opens its own pool: close it, or its connections outlive the test."""
+    from app.extensions import db
+
+    with application.app_context():
+        db.engine.dispose()
+
+
 def test_readyz_answers_503_when_the_redis_of_the_rate_limits_is_unreachable(database_url):
     # Port 9 (discard) on the loopback: nothing listens, the connection is refused at once.
     app = create_app(make_config(database_url, RATELIMIT_STORAGE_URI="redis://127.0.0.1:9/0"))
     response = app.test_client().get("/readyz")
+    close_connections(app)
     assert response.status_code == 503
     assert response.json == {"status": "error", "database": "ok", "redis": "unreachable"}
 
@@ -109,9 +118,12 @@ def test_compression_keeps_the_signed_in_vary_and_no_store(app, imported_course)
 
 def test_compression_can_be_left_to_the_reverse_proxy(app, database_url):
     quiet = create_app(make_config(database_url, COMPRESS_RESPONSES=False))
-    for application, expected in ((app, "br"), (quiet, None)):
-        response = application.test_client().get("/", headers={"Accept-Encoding": "br"})
-        assert response.headers.get("Content-Encoding") == expected
+    try:
+        for application, expected in ((app, "br"), (quiet, None)):
+            response = application.test_client().get("/", headers={"Accept-Encoding": "br"})
+            assert response.headers.get("Content-Encoding") == expected
+    finally:
+        close_connections(quiet)
 
 
 def test_static_files_are_sent_as_they_are(client):
