@@ -90,6 +90,7 @@ def prepare(backend: str, learners: int, *, pool: int, workdir: Path) -> Prepare
     if backend == "sqlite":
         cached = CACHE_DIR / f"{learners}-{key}.sqlite3"
         if not (cached.exists() and plan_path.exists()):
+            _prune(backend, learners)
             _remove_sqlite(cached)
             building = cached.with_suffix(".building")
             _remove_sqlite(building)
@@ -113,8 +114,14 @@ def prepare(backend: str, learners: int, *, pool: int, workdir: Path) -> Prepare
             text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": template}
         )
     if not (exists and plan_path.exists()):
+        _prune(backend, learners)
         with server.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)'))
+            stale = connection.scalars(
+                text("SELECT datname FROM pg_database WHERE datname LIKE :prefix"),
+                {"prefix": f"rso_bench_tpl_{learners}_%"},
+            ).all()
+            for name in stale:  # built from an older schema or seeder
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             connection.execute(text(f'CREATE DATABASE "{template}"'))
         template_url = _database_url(server_url, template)
         plan = build(template_url, learners, pool=pool, key_path=key_path)
@@ -137,6 +144,16 @@ def prepare(backend: str, learners: int, *, pool: int, workdir: Path) -> Prepare
     return Prepared(
         _database_url(server_url, name), json.loads(plan_path.read_text()), key_path, drop
     )
+
+
+def _prune(backend: str, learners: int) -> None:
+    """Forget the datasets of this size built by an older schema or seeder (they are large)."""
+    patterns = [f"{backend}-{learners}-*.json"]
+    if backend == "sqlite":
+        patterns += [f"{learners}-*.sqlite3", f"{learners}-*.building*"]
+    for pattern in patterns:
+        for path in CACHE_DIR.glob(pattern):
+            path.unlink(missing_ok=True)
 
 
 def _database_url(server_url: str, name: str) -> str:

@@ -65,6 +65,7 @@ def sign_in(client, email: str, plan: dict) -> str:  # noqa: ANN001
 
 def measure(size: int, backend: str, tmp_path) -> dict[str, tuple[float, int]]:  # noqa: ANN001
     """{page: (median ms, SQL statements)} in a region of `size` learners."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
     prepared = dataset.prepare(backend, size, pool=POOL, workdir=tmp_path)
     plan = prepared.plan
     app = create_app(
@@ -111,9 +112,9 @@ def measure(size: int, backend: str, tmp_path) -> dict[str, tuple[float, int]]: 
                 "quiz submit (POST)": (submit, 302),
                 "certificate check (public)": (
                     lambda: anonymous.get(f"/verify/{next(codes)}"), 200),
-                f"focal report, biggest country (100 of {big['staff']:,} rows)": (
+                "focal report, biggest country (a page of 100 rows)": (
                     lambda: focal_client.get("/focal/report"), 200),
-                f"focal report CSV, biggest country ({big['staff']:,} rows)": (
+                "focal report CSV, biggest country (every row)": (
                     lambda: focal_client.get("/focal/report.csv"), 200),
             }  # fmt: skip
             for name, (ask, status) in pages.items():
@@ -133,6 +134,7 @@ def measure(size: int, backend: str, tmp_path) -> dict[str, tuple[float, int]]: 
                     assert response.status_code == status, (name, response.status_code)
                     counts.append(counter.count)
                 results[name] = (statistics.median(times), statistics.median(counts))
+            results["staff of the biggest country"] = (big["staff"], 0)
             db.session.remove()
             db.engine.dispose()
     finally:
@@ -149,6 +151,10 @@ def test_cost_as_the_region_grows(backend, tmp_path, bench_table, bench_targets)
         (f"cost as work grows: median ms (SQL statements) at {sizes} learners", backend,
          f"growth {first:,} → {last:,}")
     )  # fmt: skip
+    staff = " · ".join(
+        f"{by_size[size].pop('staff of the biggest country')[0]:,}" for size in SIZES
+    )
+    bench_table.append((f"  staff of the biggest country: {staff}", backend, ""))
     for name in by_size[first]:
         cells = " · ".join(
             f"{by_size[size][name][0]:7.1f} ms ({by_size[size][name][1]:.0f})" for size in SIZES
@@ -163,6 +169,6 @@ def test_cost_as_the_region_grows(backend, tmp_path, bench_table, bench_targets)
         elif name.startswith("focal"):
             rows = last / first
             bench_targets.append(
-                (f"{name.split(',')[0]}{' CSV' if 'CSV' in name else ''}: grows no faster "
-                 f"than its rows (×{rows:.0f})", backend, f"×{growth:.1f}", growth <= rows)
+                (f"{name.split(',')[0]}: grows no faster than its rows (×{rows:.0f})",
+                 backend, f"×{growth:.1f}", growth <= rows)
             )  # fmt: skip
