@@ -4,7 +4,8 @@ pyld does the JSON-LD to RDF conversion and the canonical labelling of blank nod
 URDNA2015 is RDFC-1.0 with SHA-256). Two things are done here instead:
 
 - Literal escaping. RDFC-1.0 serialises literals in canonical N-Quads: `\\b \\t \\n \\f \\r
-  \\" \\\\` as ECHAR, every other control character (U+0000-U+001F, U+007F) as `\\uXXXX`,
+  \\" \\\\` as ECHAR, every other control character (U+0000-U+001F, U+007F) as a `\\u`
+  escape with four hex digits,
   everything else as itself. pyld 3.3 writes `\\b`, `\\f` and the other control characters
   raw, so a name with such a character would canonicalise differently here and in every
   other implementation (W3C test060). The serialisation is also used inside the blank-node
@@ -15,7 +16,7 @@ URDNA2015 is RDFC-1.0 with SHA-256). Two things are done here instead:
   such loss raises `CanonicalizationError` instead.
 
 N-Quads input (the W3C test suite) is parsed here as well: pyld 3.3's parser decodes only
-some escapes (no `\\uXXXX`, none in IRIs) and decodes `\\\\n` wrongly.
+some escapes (no `\\u` escapes, none in IRIs) and decodes `\\\\n` wrongly.
 """
 
 from __future__ import annotations

@@ -184,25 +184,24 @@ def person(user_id: int):
     )
 
 
+def _set_active(user_id: int, active: bool, message: str):
+    found = person_or_404(user_id, manage=True)
+    if ActionForm().validate_on_submit():
+        accounts.set_active(db.session, found, active, by=current_user)
+        db.session.commit()
+        flash(message.format(name=found.display_name), "success")
+    return redirect(url_for("focal.person", user_id=found.id))
+
+
 @bp.post("/people/<int:user_id>/deactivate")
 def deactivate(user_id: int):
     """Deactivate: every session ends at once; progress and certificates stay."""
-    found = person_or_404(user_id, manage=True)
-    if ActionForm().validate_on_submit():
-        accounts.set_active(db.session, found, False, by=current_user)
-        db.session.commit()
-        flash(f"{found.display_name} is deactivated. Their records are kept.", "success")
-    return redirect(url_for("focal.person", user_id=found.id))
+    return _set_active(user_id, False, "{name} is deactivated. Their records are kept.")
 
 
 @bp.post("/people/<int:user_id>/reactivate")
 def reactivate(user_id: int):
-    found = person_or_404(user_id, manage=True)
-    if ActionForm().validate_on_submit():
-        accounts.set_active(db.session, found, True, by=current_user)
-        db.session.commit()
-        flash(f"{found.display_name} is active again.", "success")
-    return redirect(url_for("focal.person", user_id=found.id))
+    return _set_active(user_id, True, "{name} is active again.")
 
 
 @bp.post("/people/<int:user_id>/approve")

@@ -271,12 +271,17 @@ def _structure_action(slug: str, action) -> Response:  # noqa: ANN001
     return redirect(url_for("studio.editor", slug=slug))
 
 
+def _refused(form, slug: str) -> Response:  # noqa: ANN001
+    """Back to the editor with what was wrong with the form."""
+    flash("; ".join(e for errors in form.errors.values() for e in errors), "error")
+    return redirect(url_for("studio.editor", slug=slug))
+
+
 @bp.post("/<slug>/modules")
 def add_module(slug: str):
     form = NewModuleForm()
     if not form.validate_on_submit():
-        flash("; ".join(e for errors in form.errors.values() for e in errors), "error")
-        return redirect(url_for("studio.editor", slug=slug))
+        return _refused(form, slug)
     return _structure_action(
         slug,
         lambda c: (
@@ -293,8 +298,7 @@ def add_item(slug: str):
     form = NewItemForm()
     form.module.choices = options((m, m) for m in request.form.getlist("module"))
     if not form.validate_on_submit():
-        flash("; ".join(e for errors in form.errors.values() for e in errors), "error")
-        return redirect(url_for("studio.editor", slug=slug))
+        return _refused(form, slug)
     return _structure_action(
         slug,
         lambda c: (
@@ -316,8 +320,7 @@ def add_item(slug: str):
 def rename(slug: str):
     form = RenameForm()
     if not form.validate_on_submit():
-        flash("; ".join(e for errors in form.errors.values() for e in errors), "error")
-        return redirect(url_for("studio.editor", slug=slug))
+        return _refused(form, slug)
     return _structure_action(
         slug,
         lambda c: (
