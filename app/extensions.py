@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from flask import has_request_context, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -39,10 +40,20 @@ def _configure_sqlite(dbapi_connection: object, _record: object) -> None:
     cursor.close()
 
 
+# Requests that may write. SQLite gives a transaction that read first and writes later no way
+# to wait for another process's write ("database is locked" at once, whatever the busy
+# timeout): such requests take the write lock when they begin, and wait for it.
+_WRITING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
 def emit_sqlite_begin(engine: Engine) -> None:
-    """With the driver's own transaction handling off, SQLAlchemy must send BEGIN itself."""
+    """With the driver's own transaction handling off, SQLAlchemy must send BEGIN itself:
+    BEGIN IMMEDIATE in a request that may write, a plain (deferred) BEGIN otherwise."""
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine, "begin")
         def _begin(connection: object) -> None:
-            connection.exec_driver_sql("BEGIN")  # type: ignore[attr-defined]
+            writing = has_request_context() and request.method in _WRITING_METHODS
+            # Straight to the driver: this runs once a request, and needs no statement events.
+            driver = connection.connection.driver_connection  # type: ignore[attr-defined]
+            driver.execute("BEGIN IMMEDIATE" if writing else "BEGIN")

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from flask import current_app, redirect, request, url_for
 from flask_login import LoginManager, current_user
+from sqlalchemy.exc import OperationalError
 
 from app.extensions import db
 from app.models import User
@@ -39,9 +40,15 @@ def init_login(login_manager: LoginManager) -> None:
     @login_manager.user_loader
     def load_user(token: str) -> User | None:
         """The cookie holds a session token; a revoked or expired session signs nobody in."""
-        user = accounts.load_session_user(db.session, token, policy=session_policy())
-        if db.session.dirty:
-            db.session.commit()  # last_seen_at moved: at most once a minute per session
+        user, seen_due = accounts.load_session_user(db.session, token, policy=session_policy())
+        if seen_due is not None:
+            try:
+                accounts.mark_session_seen(db.session, seen_due)
+                db.session.commit()
+            except OperationalError:
+                # SQLite refuses a write when another process wrote since this request began
+                # reading; the idle clock is kept to the minute, so the next request tries again.
+                db.session.rollback()
         return user
 
 

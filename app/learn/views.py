@@ -144,7 +144,6 @@ def item(slug: str, module_slug: str, item_slug: str):
                 fragments=lesson_fragments(found, version, place, lesson),
                 enrolled=enrolled,
                 completed=completed,
-                action_form=ActionForm(),
             )
         quiz_page = catalog.cached_quiz_page(db.session, version, key)
     except NotFound:
@@ -264,29 +263,32 @@ def answer(attempt_id: int):
     found = attempt_or_404(attempt_id)
     if not ActionForm().validate_on_submit():
         flash("This form has expired. Your saved answers are kept; please try again.", "error")
-        return redirect(url_for("learn.attempt", attempt_id=found.id))
-    course = db.session.get(Course, found.course_id)
-    quiz = catalog.get_quiz_of_version(db.session, found.version_id, found.quiz_key)
+        return redirect(url_for("learn.attempt", attempt_id=attempt_id))
     raw = answers_from_form(request.form)
+    session = db.session()
+    # Only the redirect follows the commit: nothing read before it needs reloading.
+    session.expire_on_commit = False
     try:
         if request.form.get("action") == "save":
-            if grading.save_answers(db.session, found, raw):
+            if grading.save_answers(session, found, raw):
                 flash("Your answers are saved.", "success")
             else:
                 flash("Time is up: answers can no longer be changed. Submit to be graded.", "error")
         else:
-            grading.submit_attempt(
-                db.session, found, raw, learner=current_user, course=course, quiz=quiz
-            )
+            course, quiz = grading.quiz_of_attempt(session, found)
+            learner = current_user._get_current_object()
+            grading.submit_attempt(session, found, raw, learner=learner, course=course, quiz=quiz)
     except grading.AttemptClosed:
-        db.session.rollback()
+        session.rollback()
         flash("This attempt was already submitted; here is its result.", "info")
     except grading.InvalidAnswers as error:
-        db.session.commit()  # keeps the audit record of the refusal
+        session.commit()  # keeps the audit record of the refusal
         flash(f"Your answers could not be accepted: {error} Nothing was changed.", "error")
     else:
-        db.session.commit()
-    return redirect(url_for("learn.attempt", attempt_id=found.id))
+        session.commit()
+    finally:
+        session.expire_on_commit = True
+    return redirect(url_for("learn.attempt", attempt_id=attempt_id))
 
 
 def answers_from_form(form) -> dict:  # noqa: ANN001
