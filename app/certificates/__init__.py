@@ -1,5 +1,5 @@
-"""Completion certificates: the printable PDF of a certificate."""
+"""Completion certificates: the authority that issues them, the PDF, sharing.
 
-from app.certificates.pdf import CertificateFacts, render_certificate_pdf
-
-__all__ = ["CertificateFacts", "render_certificate_pdf"]
+`app.certificates.pdf` (fpdf2, its fonts and their libraries: some 40 MB) is imported only
+where a PDF is made, so that a worker serving pages never loads it.
+"""

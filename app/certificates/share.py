@@ -6,7 +6,6 @@ from urllib.parse import urlencode
 
 from flask import current_app
 
-from app.certificates.pdf import CertificateFacts, render_certificate_pdf
 from app.models import Certificate
 
 STATUS_NOTES = {"revoked": "Revoked", "expired": "Expired"}
@@ -18,6 +17,8 @@ def verify_url(certificate: Certificate) -> str:
 
 def pdf_of(certificate: Certificate, *, status: str = "valid") -> bytes:
     """The PDF of exactly what the certificate records (never today's name or title)."""
+    from app.certificates.pdf import CertificateFacts, render_certificate_pdf  # 40 MB: see __init__
+
     return render_certificate_pdf(
         CertificateFacts(
             learner_name=certificate.learner_name,

@@ -24,8 +24,14 @@ import zxingcpp
 from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 
-from app.certificates import CertificateFacts, render_certificate_pdf
-from app.certificates.pdf import FONT_DIR, QR_SIZE, _CertificatePDF, uncovered_characters
+from app.certificates.pdf import (
+    FONT_DIR,
+    QR_SIZE,
+    CertificateFacts,
+    _CertificatePDF,
+    render_certificate_pdf,
+    uncovered_characters,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 URL = "https://learn.example.org/verify/RSO-7KQ4-M2XW-9PHD-3"
@@ -334,7 +340,7 @@ def test_the_same_facts_give_the_same_bytes_in_another_process() -> None:
     script = (
         "import hashlib, sys\n"
         "from tests.unit.test_certificate_pdf import FACTS\n"
-        "from app.certificates import render_certificate_pdf\n"
+        "from app.certificates.pdf import render_certificate_pdf\n"
         "sys.stdout.write(hashlib.sha256(render_certificate_pdf(FACTS)).hexdigest())\n"
     )
     digests = {
