@@ -10,10 +10,12 @@ import re
 
 import brotli
 import pytest
+from sqlalchemy import create_engine, text
 
 from app import create_app
 from app.logging import json_handler
-from tests.conftest import make_config
+from config import ProductionConfig
+from tests.conftest import POSTGRES_URL, make_config
 
 
 def test_healthz_says_alive_without_a_session_or_a_cache(client):
@@ -162,3 +164,34 @@ def test_production_logs_json_to_the_root_logger_once(monkeypatch, database_url)
             if handler not in before:
                 root.removeHandler(handler)
         root.setLevel(level)
+
+
+@pytest.mark.skipif(POSTGRES_URL is None, reason="needs TEST_DATABASE_URL (PostgreSQL)")
+def test_after_the_database_drops_its_connections_one_request_fails_then_all_recover():
+    """The production pool does not test connections before use (config.ProductionConfig):
+    a restart costs each worker one failed request, and the pool replaces the rest."""
+    name = "rso-pool-recovery-test"
+    options = {
+        "pool_pre_ping": ProductionConfig.SQLALCHEMY_ENGINE_OPTIONS["pool_pre_ping"],
+        "pool_size": 2,
+        "connect_args": {"application_name": name},
+    }
+    app = create_app(make_config(POSTGRES_URL, SQLALCHEMY_ENGINE_OPTIONS=options))
+    client = app.test_client()
+    admin = create_engine(POSTGRES_URL)
+    try:
+        assert client.get("/readyz").status_code == 200
+        with admin.begin() as connection:
+            dropped = connection.scalar(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE application_name = :name"
+                ),
+                {"name": name},
+            )
+        assert dropped == 1
+        assert client.get("/readyz").json["database"] == "unreachable"
+        assert [client.get("/readyz").status_code for _ in range(3)] == [200, 200, 200]
+    finally:
+        admin.dispose()
+        close_connections(app)
