@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from flask import has_request_context, request
+from flask import current_app, has_request_context, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -42,7 +42,8 @@ def _configure_sqlite(dbapi_connection: object, _record: object) -> None:
 
 # Requests that may write. SQLite gives a transaction that read first and writes later no way
 # to wait for another process's write ("database is locked" at once, whatever the busy
-# timeout): such requests take the write lock when they begin, and wait for it.
+# timeout): such requests, and GET views marked with app.web.writes_on_get, take the write
+# lock when they begin, and wait for it.
 _WRITING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -53,7 +54,10 @@ def emit_sqlite_begin(engine: Engine) -> None:
 
         @event.listens_for(engine, "begin")
         def _begin(connection: object) -> None:
-            writing = has_request_context() and request.method in _WRITING_METHODS
+            writing = has_request_context() and (
+                request.method in _WRITING_METHODS
+                or getattr(current_app.view_functions.get(request.endpoint), "writes_on_get", False)
+            )
             # Straight to the driver: this runs once a request, and needs no statement events.
             driver = connection.connection.driver_connection  # type: ignore[attr-defined]
             driver.execute("BEGIN IMMEDIATE" if writing else "BEGIN")

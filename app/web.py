@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -12,6 +12,14 @@ from wtforms import SelectChoice
 from app.extensions import db
 from app.models import OutgoingMail
 from app.services import mail
+
+
+def writes_on_get(view: Callable) -> Callable:
+    """Marks a GET view that writes (an audit record, say). SQLite would refuse its write when
+    another process wrote since the request began reading, so its transaction takes the
+    write lock at once, as every POST's does (app/extensions.py). Put it under the route."""
+    view.writes_on_get = True  # type: ignore[attr-defined]
+    return view
 
 
 def client_ip() -> str | None:

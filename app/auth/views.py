@@ -37,7 +37,7 @@ from app.services import accounts, audit, countries, invitations, two_factor
 from app.services.accounts import InvalidToken, PasswordRefused
 from app.services.errors import DomainError
 from app.services.passwords import hash_password, password_problems, verify_password
-from app.web import client_ip, options, safe_next, send_templated_mail
+from app.web import client_ip, options, safe_next, send_templated_mail, writes_on_get
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 invitations_bp = Blueprint("invitations", __name__, url_prefix="/invitations")
@@ -325,6 +325,7 @@ def request_email_change():
 
 
 @bp.get("/email/<token>")
+@writes_on_get
 def confirm_email(token: str):
     try:
         accounts.confirm_email_change(

@@ -19,7 +19,7 @@ from app.extensions import certificate_authority, db, limiter
 from app.models import REVOCATION_LABELS, utcnow
 from app.services import audit, certificate_codes, certificates
 from app.verify.forms import CodeForm
-from app.web import client_ip
+from app.web import client_ip, writes_on_get
 
 bp = Blueprint("verify", __name__)
 
@@ -30,6 +30,7 @@ def _check_limit() -> str:
 
 @bp.get("/verify")
 @limiter.limit(_check_limit)
+@writes_on_get
 def start():
     """Type a code; a well-formed one goes to its page."""
     form = CodeForm(request.args)
@@ -45,6 +46,7 @@ def start():
 
 @bp.get("/verify/<code>")
 @limiter.limit(_check_limit)
+@writes_on_get
 def show(code: str):
     """What the certificate says and whether it holds, for anyone with the code."""
     result = certificates.verify_code(db.session, code)
@@ -84,6 +86,7 @@ def _json_ld(document: dict, *, max_age: int) -> Response:
 
 
 @bp.get("/issuer")
+@writes_on_get
 def issuer():
     """The issuer profile with every key that ever signed (its controller document)."""
     document = certificate_authority.profile(db.session)
@@ -92,6 +95,7 @@ def issuer():
 
 
 @bp.get("/credentials/status/1")
+@writes_on_get
 def status_list():
     """The signed revocation list. Short-lived in caches: a revocation must show quickly."""
     document = certificate_authority.status_list(db.session)
