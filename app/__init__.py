@@ -66,6 +66,9 @@ def create_app(config: type[Config] | None = None) -> Flask:
     app.register_blueprint(admin_bp)
     app.register_blueprint(verify_bp)
     app.register_blueprint(studio_bp)
+    from app.web import fixed_url
+
+    app.add_template_global(fixed_url)
     app.before_request(require_two_factor_for_staff)
     app.after_request(no_store_when_signed_in)
     errors.register(app)

@@ -102,8 +102,9 @@ FRAGMENTS = 512
 
 
 def lesson_fragments(course, version, place, lesson) -> dict[str, Markup]:  # noqa: ANN001
-    """The breadcrumbs, article and pager of a lesson page: the same for everyone, rendered
-    once per version and lesson (again in debug mode, where templates change)."""
+    """The breadcrumbs, article, pager and mark-complete address of a lesson page: the same
+    for everyone, made once per version and lesson (again in debug mode, where templates
+    change)."""
     cache: OrderedDict = current_app.extensions.setdefault("learn.fragments", OrderedDict())
     key = (course.slug, version.id, lesson.key)
     found = None if current_app.debug else cache.get(key)
@@ -115,6 +116,12 @@ def lesson_fragments(course, version, place, lesson) -> dict[str, Markup]:  # no
                 "learn/_item_nav_fragment.html", part="breadcrumbs", **context
             ),
             "pager": _rendered("learn/_item_nav_fragment.html", part="pager", **context),
+            "complete_url": url_for(
+                "learn.complete",
+                slug=course.slug,
+                module_slug=place.module["slug"],
+                item_slug=lesson.slug,
+            ),
         }
         cache[key] = found
         while len(cache) > FRAGMENTS:
@@ -260,6 +267,10 @@ def attempt(attempt_id: int):
 @login_required
 def answer(attempt_id: int):
     """Save the answers, or submit them for grading."""
+    saving = request.form.get("action") == "save"
+    # Grading reads the course and the quiz's questions too: one query loads all with the attempt,
+    # which attempt_or_404 then finds in the session.
+    loaded = None if saving else grading.attempt_to_grade(db.session, attempt_id)
     found = attempt_or_404(attempt_id)
     if not ActionForm().validate_on_submit():
         flash("This form has expired. Your saved answers are kept; please try again.", "error")
@@ -269,13 +280,15 @@ def answer(attempt_id: int):
     # Only the redirect follows the commit: nothing read before it needs reloading.
     session.expire_on_commit = False
     try:
-        if request.form.get("action") == "save":
+        if saving:
             if grading.save_answers(session, found, raw):
                 flash("Your answers are saved.", "success")
             else:
                 flash("Time is up: answers can no longer be changed. Submit to be graded.", "error")
         else:
-            course, quiz = grading.quiz_of_attempt(session, found)
+            if loaded is None:  # the attempt exists but its quiz does not
+                abort(404)
+            _, course, quiz = loaded
             learner = current_user._get_current_object()
             grading.submit_attempt(session, found, raw, learner=learner, course=course, quiz=quiz)
     except grading.AttemptClosed:
