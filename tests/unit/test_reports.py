@@ -10,7 +10,15 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Course, Enrollment, LessonProgress, Question, QuestionResponse, QuizAttempt
+from app.models import (
+    Course,
+    Enrollment,
+    LessonProgress,
+    Question,
+    QuestionResponse,
+    QuizAttempt,
+    Role,
+)
 from app.services import reports
 from tests.factories import make_country, make_user
 
@@ -150,6 +158,51 @@ def test_mastery_counts_a_question_once_per_provision_group(app, course):
         db.session, country_id=learner.country_id, course_id=course.id + 1
     )
     assert other_course == []
+
+
+def test_mastery_sums_the_answers_of_every_learner_of_the_country_and_nobody_else(app, course):
+    first, second = db.session.scalars(select(Question).order_by(Question.id).limit(2)).all()
+    first.provisions, second.provisions = ["TIP art. 3(a)"], ["UNTOC art. 5"]
+
+    def answer(person, marks: list[float], number: int = 1) -> None:
+        attempt = QuizAttempt(
+            user_id=person.id,
+            course_id=course.id,
+            quiz_key="basics/check",
+            version_id=course.published_version_id,
+            number=number,
+            submitted_at=datetime.now(UTC),
+        )
+        db.session.add(attempt)
+        db.session.flush()
+        db.session.add_all(
+            QuestionResponse(
+                attempt_id=attempt.id,
+                question_id=question.id,
+                user_id=person.id,
+                course_id=course.id,
+                mark=mark,
+            )
+            for question, mark in zip([first, second], marks, strict=False)
+        )
+
+    budi, siti = make_user(country="ID"), make_user(country="ID")
+    answer(budi, [1.0, 0.0])
+    answer(budi, [1.0, 1.0], number=2)  # every attempt counts
+    answer(siti, [0.0])
+    answer(make_user(Role.FOCAL_POINT, country="ID"), [1.0, 1.0])  # not a learner
+    answer(make_user(country="TH"), [0.0, 0.0])  # another country
+    db.session.commit()
+
+    mastery = reports.mastery_by_provision(db.session, country_id=budi.country_id)
+    assert [(m.provision, m.answers, m.earned) for m in mastery] == [
+        ("TIP art. 3", 3, 2.0),
+        ("UNTOC art. 5", 2, 1.0),
+    ]
+    in_the_course = reports.mastery_by_provision(
+        db.session, country_id=budi.country_id, course_id=course.id
+    )
+    assert in_the_course == mastery
 
 
 def test_only_the_published_versions_keys_count(app, course):
