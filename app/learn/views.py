@@ -268,8 +268,8 @@ def attempt(attempt_id: int):
 def answer(attempt_id: int):
     """Save the answers, or submit them for grading."""
     saving = request.form.get("action") == "save"
-    # Grading reads the course and the quiz's questions too: one query loads all with the attempt,
-    # which attempt_or_404 then finds in the session.
+    # Grading reads the course and the quiz's questions too: load them with the attempt in one
+    # query (attempt_or_404 then finds the attempt in the session).
     loaded = None if saving else grading.attempt_to_grade(db.session, attempt_id)
     found = attempt_or_404(attempt_id)
     if not ActionForm().validate_on_submit():
@@ -278,7 +278,7 @@ def answer(attempt_id: int):
     raw = answers_from_form(request.form)
     session = db.session()
     # Only the redirect follows the commit: nothing read before it needs reloading.
-    session.expire_on_commit = False
+    expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
     try:
         if saving:
             if grading.save_answers(session, found, raw):
@@ -289,8 +289,9 @@ def answer(attempt_id: int):
             if loaded is None:  # the attempt exists but its quiz does not
                 abort(404)
             _, course, quiz = loaded
-            learner = current_user._get_current_object()
-            grading.submit_attempt(session, found, raw, learner=learner, course=course, quiz=quiz)
+            grading.submit_attempt(
+                session, found, raw, learner=current_user, course=course, quiz=quiz
+            )
     except grading.AttemptClosed:
         session.rollback()
         flash("This attempt was already submitted; here is its result.", "info")
@@ -300,7 +301,7 @@ def answer(attempt_id: int):
     else:
         session.commit()
     finally:
-        session.expire_on_commit = True
+        session.expire_on_commit = expire_on_commit
     return redirect(url_for("learn.attempt", attempt_id=attempt_id))
 
 

@@ -14,14 +14,23 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
-from app.models import Course, Question, QuestionResponse, Quiz, QuizAttempt, User, utcnow
+from app.models import (
+    Course,
+    Question,
+    QuestionResponse,
+    Quiz,
+    QuizAttempt,
+    User,
+    utcnow,
+)
 from app.services import audit
 from app.services.errors import DomainError
-from app.services.progress import record_completion_if_done, require_enrolment
+from app.services.progress import record_completion_if_done, require_enrolment, touch_enrolment
 
 # Network and clicking take time: a submission this soon after the deadline is still on time.
 GRACE = timedelta(seconds=30)
@@ -215,6 +224,37 @@ def save_answers(
     return True
 
 
+# Built once: composing these statements costs more than running them (submission is hot).
+_ATTEMPT_TO_GRADE = (
+    select(QuizAttempt, Course, Quiz)
+    .join(Course, Course.id == QuizAttempt.course_id)
+    .join(Quiz, (Quiz.version_id == QuizAttempt.version_id) & (Quiz.key == QuizAttempt.quiz_key))
+    .where(QuizAttempt.id == bindparam("attempt_id"))
+    .options(joinedload(Quiz.questions))
+)
+_CLAIM = (
+    update(QuizAttempt)
+    .where(QuizAttempt.id == bindparam("attempt_id"), QuizAttempt.submitted_at.is_(None))
+    .values(
+        submitted_at=bindparam("graded_at"),
+        answers=bindparam("graded_answers"),
+        score=bindparam("graded_score"),
+        passed=bindparam("graded_passed"),
+        submitted_late=bindparam("graded_late"),
+    )
+    .execution_options(synchronize_session=False)
+)
+# With RETURNING, the marks go in one multi-row INSERT on every backend ("insertmanyvalues"),
+# rather than one execution per row.
+_INSERT_RESPONSES = insert(QuestionResponse.__table__).returning(QuestionResponse.__table__.c.id)
+
+
+def attempt_to_grade(session: Session, attempt_id: int) -> tuple[QuizAttempt, Course, Quiz] | None:
+    """An attempt with its course and its quiz's questions, all that grading reads: one query."""
+    row = session.execute(_ATTEMPT_TO_GRADE, {"attempt_id": attempt_id}).unique().first()
+    return None if row is None else (row[0], row[1], row[2])
+
+
 def submit_attempt(
     session: Session,
     attempt: QuizAttempt,
@@ -225,11 +265,17 @@ def submit_attempt(
     quiz: Quiz,
     now: datetime | None = None,
 ) -> list[QuestionResult]:
-    """Grade and close the attempt, once. Flushes; the caller commits."""
+    """Grade and close the attempt, once. Flushes; the caller commits.
+
+    Four statements when the quiz comes with its questions (`attempt_to_grade`): the update
+    that claims the attempt, one INSERT of every mark, the enrolment's last activity (an
+    UPDATE that returns it) and the audit event. A pass adds the completion check.
+    """
     now = now or utcnow()
     if attempt.submitted_at is not None:
         raise AttemptClosed("This attempt was already submitted.")
-    questions = [question for question, _ in attempt_questions(session, attempt)]
+    by_id = {question.id: question for question in quiz.questions}
+    questions = [by_id[entry["question"]] for entry in attempt.layout]
     late = attempt.deadline is not None and now > attempt.deadline + GRACE
     try:
         answers = attempt.answers if late else clean_answers(attempt, questions, raw)
@@ -245,36 +291,47 @@ def submit_attempt(
         for q in questions
     ]
     score = round(100 * sum(r.mark for r in results) / len(results), 2) if results else 0.0
+    passed = score >= quiz.pass_mark
     # Claim the attempt: of two submissions at once (double click, two tabs) one grades it.
     claimed = session.execute(
-        update(QuizAttempt)
-        .where(QuizAttempt.id == attempt.id, QuizAttempt.submitted_at.is_(None))
-        .values(
-            submitted_at=now,
-            answers=answers,
-            score=score,
-            passed=score >= quiz.pass_mark,
-            submitted_late=late,
-        )
-        .execution_options(synchronize_session=False)
+        _CLAIM,
+        {
+            "attempt_id": attempt.id,
+            "graded_at": now,
+            "graded_answers": answers,
+            "graded_score": score,
+            "graded_passed": passed,
+            "graded_late": late,
+        },
     ).rowcount
     if claimed != 1:
         session.refresh(attempt)
         raise AttemptClosed("This attempt was already submitted.")
-    session.refresh(attempt)
-    session.add_all(
-        QuestionResponse(
-            attempt_id=attempt.id,
-            question_id=result.question.id,
-            user_id=learner.id,
-            course_id=course.id,
-            mark=result.mark,
-            answered_at=now,
+    # The row now holds exactly these values: keep them on the object instead of reloading it.
+    for name, value in (
+        ("submitted_at", now),
+        ("answers", answers),
+        ("score", score),
+        ("passed", passed),
+        ("submitted_late", late),
+    ):
+        set_committed_value(attempt, name, value)
+    if results:
+        session.execute(
+            _INSERT_RESPONSES,
+            [
+                {
+                    "attempt_id": attempt.id,
+                    "question_id": result.question.id,
+                    "user_id": learner.id,
+                    "course_id": course.id,
+                    "mark": result.mark,
+                    "answered_at": now,
+                }
+                for result in results
+            ],
         )
-        for result in results
-    )
-    enrollment = require_enrolment(session, learner, course)
-    enrollment.last_activity_at = now
+    enrollment = touch_enrolment(session, learner, course, now=now)
     audit.record(
         session,
         "attempt.submitted",
@@ -283,11 +340,11 @@ def submit_attempt(
         country_id=learner.country_id,
         quiz=quiz.key,
         score=score,
-        passed=attempt.passed,
+        passed=passed,
         late=late,
     )
     session.flush()
-    if attempt.passed:
+    if passed:
         record_completion_if_done(session, learner, course, enrollment, now=now)
     return results
 

@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select, union, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.models import Course, CourseVersion, Enrollment, LessonProgress, QuizAttempt, User, utcnow
 from app.services import audit, certification
@@ -99,6 +100,31 @@ def require_enrolment(session: Session, learner: User, course: Course) -> Enroll
     return enrollment
 
 
+_TOUCH_ENROLMENT = (
+    update(Enrollment)
+    .where(
+        Enrollment.user_id == bindparam("learner_id"),
+        Enrollment.course_id == bindparam("enrolled_in"),
+        Enrollment.unenrolled_at.is_(None),
+    )
+    .values(last_activity_at=bindparam("now"))
+    .returning(Enrollment)
+    .execution_options(synchronize_session=False, populate_existing=True)
+)
+
+
+def touch_enrolment(
+    session: Session, learner: User, course: Course, *, now: datetime
+) -> Enrollment:
+    """The active enrolment, its last activity set to `now`: one UPDATE ... RETURNING."""
+    enrollment = session.scalar(
+        _TOUCH_ENROLMENT, {"learner_id": learner.id, "enrolled_in": course.id, "now": now}
+    )
+    if enrollment is None:
+        raise NotEnrolled("Join or be enrolled in this course to keep your progress.")
+    return enrollment
+
+
 def course_progress(session: Session, learner: User, course: Course) -> CourseProgress:
     """The learner's progress in the published version: two queries."""
     version = course.published_version
@@ -125,6 +151,25 @@ def course_progress(session: Session, learner: User, course: Course) -> CoursePr
             passed.add(key)
     return CourseProgress(
         version=version, completed_lessons=lessons, passed_quizzes=passed, best_scores=best
+    )
+
+
+def done_items(session: Session, learner: User, course: Course) -> set[str]:
+    """Keys of the lessons completed and the quizzes passed in the course: one query."""
+    return set(
+        session.scalars(
+            union(
+                select(LessonProgress.item_key).where(
+                    LessonProgress.user_id == learner.id, LessonProgress.course_id == course.id
+                ),
+                select(QuizAttempt.quiz_key).where(
+                    QuizAttempt.user_id == learner.id,
+                    QuizAttempt.course_id == course.id,
+                    QuizAttempt.submitted_at.is_not(None),
+                    QuizAttempt.passed.is_(True),
+                ),
+            )
+        )
     )
 
 
@@ -216,11 +261,16 @@ def record_completion_if_done(
     (a republished course, or a renewal after a certificate expired) completes that version
     too, and gets its certificate.
     """
-    version = course.published_version
-    if enrollment.completed_at is not None and enrollment.completed_version_id == version.id:
+    if (
+        enrollment.completed_at is not None
+        and enrollment.completed_version_id == course.published_version_id
+    ):
         return False
-    progress = course_progress(session, learner, course)
-    if not progress.is_complete:
+    version = course.published_version
+    if version is None:
+        return False
+    item_keys = version.item_keys
+    if not item_keys or not done_items(session, learner, course).issuperset(item_keys):
         return False
     # Conditional update: of two requests finishing the course at once, exactly one records it.
     claimed = session.execute(
@@ -232,9 +282,11 @@ def record_completion_if_done(
         .values(completed_at=now, completed_version_id=version.id)
         .execution_options(synchronize_session=False)
     ).rowcount
-    session.refresh(enrollment)
     if claimed != 1:
+        session.refresh(enrollment)
         return False
+    set_committed_value(enrollment, "completed_at", now)
+    set_committed_value(enrollment, "completed_version_id", version.id)
     audit.record(
         session,
         "course.completed",

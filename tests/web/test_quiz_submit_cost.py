@@ -1,0 +1,118 @@
+"""A quiz submission sends a fixed, small number of SQL statements, whatever the quiz's size.
+
+Submitting is the busiest write of the site. Through the real route, a submission reads the
+learner's session and the attempt with its course and questions (one statement each), then
+writes four: the update that claims the attempt, one INSERT of every mark, the enrolment's last
+activity and the audit event. A pass adds two reads to see whether the course is complete.
+Nothing is read again after the commit. Raise these numbers only on purpose.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import (
+    AuditEvent,
+    Course,
+    Enrollment,
+    Question,
+    QuestionResponse,
+    QuizAttempt,
+    utcnow,
+)
+from tests.factories import csrf_token, make_user, sign_in, submit
+
+READS = 2  # the signed-in session with its user; the attempt with its course and questions
+WRITES = ["UPDATE quiz_attempts", "INSERT INTO question_responses", "UPDATE enrollments",
+          "INSERT INTO audit_events"]  # fmt: skip
+QUIZ = "/courses/format-tour/basics/check"
+COMPLETION_CHECK = 2  # the published version's items; the lessons done and quizzes passed
+
+
+@pytest.fixture
+def signed_in(app, imported_course):
+    learner = make_user()
+    course = db.session.scalar(select(Course))
+    db.session.add(Enrollment(user_id=learner.id, course_id=course.id, enrolled_at=utcnow()))
+    db.session.commit()
+    client = app.test_client()
+    sign_in(client, learner)
+    return client
+
+
+def open_attempt(client, quiz_url: str) -> tuple[str, str]:  # noqa: ANN001
+    """Start an attempt; (its URL, its form's HTML)."""
+    response = submit(client, quiz_url, {}, post_url=f"{quiz_url}/attempts")
+    assert response.status_code == 302
+    attempt_url = response.headers["Location"]
+    return attempt_url, client.get(attempt_url).get_data(as_text=True)
+
+
+def answers(html: str, *, right: bool) -> dict:
+    data = {"csrf_token": csrf_token(html), "action": "submit"}
+    for question in db.session.scalars(select(Question)):
+        if f'name="q{question.id}"' not in html:
+            continue
+        if question.kind == "short":
+            data[f"q{question.id}"] = question.accepted_answers[0] if right else "no idea"
+        else:
+            chosen = [c["id"] for c in question.choices if c["correct"] == right]
+            data[f"q{question.id}"] = chosen if question.kind == "multiple" or right else chosen[:1]
+    return data
+
+
+def submitted(count_queries, client, quiz_url: str, *, right: bool) -> list[str]:  # noqa: ANN001
+    """Submit a new attempt at the quiz; the statements the submission sent."""
+    attempt_url, html = open_attempt(client, quiz_url)
+    form = answers(html, right=right)
+    with count_queries() as counter:
+        response = client.post(attempt_url, data=form)
+    assert response.status_code == 302
+    assert response.headers["Location"] == attempt_url
+    return counter.statements
+
+
+def kinds(statements: list[str]) -> list[str]:
+    return [
+        re.match(r"\s*(UPDATE \w+|INSERT INTO \w+|SELECT)", s).group(1).replace('"', "")
+        for s in statements
+    ]
+
+
+@pytest.mark.parametrize(
+    "quiz_url",
+    [QUIZ, "/courses/format-tour/practice/timed"],
+    ids=["four questions", "two drawn"],
+)
+def test_a_failed_submission_sends_two_reads_and_four_writes(signed_in, count_queries, quiz_url):
+    statements = submitted(count_queries, signed_in, quiz_url, right=False)
+    assert kinds(statements) == ["SELECT"] * READS + WRITES, statements
+    attempt = db.session.scalar(select(QuizAttempt))
+    assert attempt.submitted_at is not None and attempt.passed is False
+    graded = db.session.scalar(select(func.count()).select_from(QuestionResponse))
+    assert graded == len(attempt.layout)
+    assert db.session.scalar(select(Enrollment.last_activity_at)) is not None
+    actions = db.session.scalars(select(AuditEvent.action)).all()
+    assert actions.count("attempt.submitted") == 1
+
+
+def test_a_pass_adds_only_the_completion_check(signed_in, count_queries):
+    statements = submitted(
+        count_queries, signed_in, "/courses/format-tour/basics/check", right=True
+    )
+    assert len(statements) == READS + len(WRITES) + COMPLETION_CHECK, statements
+    assert kinds(statements)[READS : READS + len(WRITES)] == WRITES
+    assert db.session.scalar(select(QuizAttempt.passed)) is True
+    assert db.session.scalar(select(Enrollment.completed_at)) is None  # lessons still to do
+
+
+def test_saving_answers_reads_only_the_attempt_and_its_questions(signed_in, count_queries):
+    attempt_url, html = open_attempt(signed_in, QUIZ)
+    data = {**answers(html, right=True), "action": "save"}
+    with count_queries() as counter:
+        assert signed_in.post(attempt_url, data=data).status_code == 302
+    assert kinds(counter.statements) == ["SELECT"] * 3 + ["UPDATE quiz_attempts"]
