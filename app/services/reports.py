@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
+import weakref
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -29,6 +32,7 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from app.models import (
@@ -530,6 +534,48 @@ def mastery_by_provision(
         Mastery(provision, int(answers), earned)
         for provision, (answers, earned) in sorted(groups.items())
     ]
+
+
+@dataclass(frozen=True)
+class MasteryPanel:
+    entries: list[Mastery]
+    as_of: datetime
+
+
+# Mastery per provision sums every graded answer of a country: most of a big country's report.
+# It is the same on every page and under every status filter of the report, so each process
+# keeps it for a minute per country and course (the page says as of when).
+MASTERY_SECONDS = 60
+_MASTERY_KEPT = 256
+_mastery_panels: weakref.WeakKeyDictionary[Engine, OrderedDict[tuple, MasteryPanel]] = (
+    weakref.WeakKeyDictionary()
+)
+_mastery_lock = threading.Lock()
+
+
+def recent_mastery(
+    session: Session,
+    *,
+    country_id: int,
+    course_id: int | None = None,
+    now: datetime | None = None,
+) -> MasteryPanel:
+    """`mastery_by_provision`, computed at most once a minute per process."""
+    now = now or datetime.now(UTC)
+    with _mastery_lock:
+        panels = _mastery_panels.setdefault(session.get_bind(), OrderedDict())
+        found = panels.get((country_id, course_id))
+    if found is not None and (now - found.as_of).total_seconds() < MASTERY_SECONDS:
+        return found
+    found = MasteryPanel(
+        mastery_by_provision(session, country_id=country_id, course_id=course_id), now
+    )
+    with _mastery_lock:
+        panels[(country_id, course_id)] = found
+        panels.move_to_end((country_id, course_id))
+        while len(panels) > _MASTERY_KEPT:
+            panels.popitem(last=False)
+    return found
 
 
 # --- CSV ---------------------------------------------------------------------------------

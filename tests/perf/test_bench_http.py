@@ -23,8 +23,8 @@ from tests.perf.conftest import BENCH_BACKENDS, QUICK
 from tests.perf.server import Server
 
 LEARNERS = 20_000
-POOL = 320  # learners with open attempts the load generator may sign in as
-SIGNED_IN = 160 if QUICK else POOL
+POOL = 640  # learners with open attempts (one per quiz of their courses) to sign in as
+SIGNED_IN = 320 if QUICK else POOL
 WARMUP, DURATION = (1.0, 3.0) if QUICK else (2.0, 8.0)
 USERS = (8, 32)
 TARGETS = {

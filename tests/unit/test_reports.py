@@ -160,6 +160,57 @@ def test_mastery_counts_a_question_once_per_provision_group(app, course):
     assert other_course == []
 
 
+def answer(learner, course, question, mark: float) -> None:  # noqa: ANN001
+    attempt = QuizAttempt(
+        user_id=learner.id,
+        course_id=course.id,
+        quiz_key="basics/check",
+        version_id=course.published_version_id,
+        number=1,
+    )
+    db.session.add(attempt)
+    db.session.flush()
+    db.session.add(
+        QuestionResponse(
+            attempt_id=attempt.id,
+            question_id=question.id,
+            user_id=learner.id,
+            course_id=course.id,
+            mark=mark,
+        )
+    )
+    db.session.commit()
+
+
+def test_the_reports_mastery_is_kept_a_minute_then_brought_up_to_date(app, course, count_queries):
+    learner = make_user(country="ID")
+    question = db.session.scalar(select(Question).order_by(Question.id).limit(1))
+    question.provisions = ["UNTOC art. 5"]
+    answer(learner, course, question, 1.0)
+    country_id = learner.country_id
+    start = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+    first = reports.recent_mastery(db.session, country_id=country_id, now=start)
+    assert [(m.answers, m.share) for m in first.entries] == [(1, 1.0)]
+    answer(make_user(country="ID"), course, question, 0.0)
+    with count_queries() as counter:
+        kept = reports.recent_mastery(
+            db.session, country_id=country_id, now=start + timedelta(seconds=59)
+        )
+    assert counter.statements == []
+    assert kept == first
+    later = reports.recent_mastery(
+        db.session, country_id=country_id, now=start + timedelta(seconds=60)
+    )
+    assert (later.as_of, [(m.answers, m.share) for m in later.entries]) == (
+        start + timedelta(seconds=60),
+        [(2, 0.5)],
+    )
+    in_the_course = reports.recent_mastery(
+        db.session, country_id=country_id, course_id=course.id, now=start
+    )
+    assert [(m.answers, m.share) for m in in_the_course.entries] == [(2, 0.5)]
+
+
 def test_mastery_sums_the_answers_of_every_learner_of_the_country_and_nobody_else(app, course):
     first, second = db.session.scalars(select(Question).order_by(Question.id).limit(2)).all()
     first.provisions, second.provisions = ["TIP art. 3(a)"], ["UNTOC art. 5"]
