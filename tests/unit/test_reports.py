@@ -125,29 +125,36 @@ def test_completions_fall_in_their_utc_month(app, course):
     ]
 
 
+def answer(person, course, answers, *, number: int = 1) -> None:  # noqa: ANN001
+    """A submitted attempt at basics/check by the person, with these (question, mark) answers."""
+    attempt = QuizAttempt(
+        user_id=person.id,
+        course_id=course.id,
+        quiz_key="basics/check",
+        version_id=course.published_version_id,
+        number=number,
+        submitted_at=datetime.now(UTC),
+    )
+    db.session.add(attempt)
+    db.session.flush()
+    db.session.add_all(
+        QuestionResponse(
+            attempt_id=attempt.id,
+            question_id=question.id,
+            user_id=person.id,
+            course_id=course.id,
+            mark=mark,
+        )
+        for question, mark in answers
+    )
+    db.session.commit()
+
+
 def test_mastery_counts_a_question_once_per_provision_group(app, course):
     learner = make_user(country="ID")
     question = db.session.scalar(select(Question).order_by(Question.id).limit(1))
     question.provisions = ["TIP art. 3(a)", "TIP art. 3(c)", "UNTOC art. 5"]
-    attempt = QuizAttempt(
-        user_id=learner.id,
-        course_id=course.id,
-        quiz_key="basics/check",
-        version_id=course.published_version_id,
-        number=1,
-    )
-    db.session.add(attempt)
-    db.session.flush()
-    db.session.add(
-        QuestionResponse(
-            attempt_id=attempt.id,
-            question_id=question.id,
-            user_id=learner.id,
-            course_id=course.id,
-            mark=0.5,
-        )
-    )
-    db.session.commit()
+    answer(learner, course, [(question, 0.5)])
     mastery = reports.mastery_by_provision(db.session, country_id=learner.country_id)
     assert [(m.provision, m.answers, m.share) for m in mastery] == [
         ("TIP art. 3", 1, 0.5),
@@ -160,38 +167,16 @@ def test_mastery_counts_a_question_once_per_provision_group(app, course):
     assert other_course == []
 
 
-def answer(learner, course, question, mark: float) -> None:  # noqa: ANN001
-    attempt = QuizAttempt(
-        user_id=learner.id,
-        course_id=course.id,
-        quiz_key="basics/check",
-        version_id=course.published_version_id,
-        number=1,
-    )
-    db.session.add(attempt)
-    db.session.flush()
-    db.session.add(
-        QuestionResponse(
-            attempt_id=attempt.id,
-            question_id=question.id,
-            user_id=learner.id,
-            course_id=course.id,
-            mark=mark,
-        )
-    )
-    db.session.commit()
-
-
 def test_the_reports_mastery_is_kept_a_minute_then_brought_up_to_date(app, course, count_queries):
     learner = make_user(country="ID")
     question = db.session.scalar(select(Question).order_by(Question.id).limit(1))
     question.provisions = ["UNTOC art. 5"]
-    answer(learner, course, question, 1.0)
+    answer(learner, course, [(question, 1.0)])
     country_id = learner.country_id
     start = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
     first = reports.recent_mastery(db.session, country_id=country_id, now=start)
     assert [(m.answers, m.share) for m in first.entries] == [(1, 1.0)]
-    answer(make_user(country="ID"), course, question, 0.0)
+    answer(learner, course, [(question, 0.0)], number=2)
     with count_queries() as counter:
         kept = reports.recent_mastery(
             db.session, country_id=country_id, now=start + timedelta(seconds=59)
@@ -215,35 +200,15 @@ def test_mastery_sums_the_answers_of_every_learner_of_the_country_and_nobody_els
     first, second = db.session.scalars(select(Question).order_by(Question.id).limit(2)).all()
     first.provisions, second.provisions = ["TIP art. 3(a)"], ["UNTOC art. 5"]
 
-    def answer(person, marks: list[float], number: int = 1) -> None:
-        attempt = QuizAttempt(
-            user_id=person.id,
-            course_id=course.id,
-            quiz_key="basics/check",
-            version_id=course.published_version_id,
-            number=number,
-            submitted_at=datetime.now(UTC),
-        )
-        db.session.add(attempt)
-        db.session.flush()
-        db.session.add_all(
-            QuestionResponse(
-                attempt_id=attempt.id,
-                question_id=question.id,
-                user_id=person.id,
-                course_id=course.id,
-                mark=mark,
-            )
-            for question, mark in zip([first, second], marks, strict=False)
-        )
+    def answered(person, marks: list[float], number: int = 1) -> None:  # noqa: ANN001
+        answer(person, course, zip([first, second], marks, strict=False), number=number)
 
     budi, siti = make_user(country="ID"), make_user(country="ID")
-    answer(budi, [1.0, 0.0])
-    answer(budi, [1.0, 1.0], number=2)  # every attempt counts
-    answer(siti, [0.0])
-    answer(make_user(Role.FOCAL_POINT, country="ID"), [1.0, 1.0])  # not a learner
-    answer(make_user(country="TH"), [0.0, 0.0])  # another country
-    db.session.commit()
+    answered(budi, [1.0, 0.0])
+    answered(budi, [1.0, 1.0], number=2)  # every attempt counts
+    answered(siti, [0.0])
+    answered(make_user(Role.FOCAL_POINT, country="ID"), [1.0, 1.0])  # not a learner
+    answered(make_user(country="TH"), [0.0, 0.0])  # another country
 
     mastery = reports.mastery_by_provision(db.session, country_id=budi.country_id)
     assert [(m.provision, m.answers, m.earned) for m in mastery] == [

@@ -19,12 +19,12 @@ from app.models import (
     AuditEvent,
     Course,
     Enrollment,
-    Question,
     QuestionResponse,
     QuizAttempt,
     utcnow,
 )
-from tests.factories import csrf_token, make_user, sign_in, submit
+from tests.factories import make_user, sign_in, submit
+from tests.web.test_learning import answer_form
 
 READS = 2  # the signed-in session with its user; the attempt with its course and questions
 WRITES = ["UPDATE quiz_attempts", "INSERT INTO question_responses", "UPDATE enrollments",
@@ -52,23 +52,10 @@ def open_attempt(client, quiz_url: str) -> tuple[str, str]:  # noqa: ANN001
     return attempt_url, client.get(attempt_url).get_data(as_text=True)
 
 
-def answers(html: str, *, right: bool) -> dict:
-    data = {"csrf_token": csrf_token(html), "action": "submit"}
-    for question in db.session.scalars(select(Question)):
-        if f'name="q{question.id}"' not in html:
-            continue
-        if question.kind == "short":
-            data[f"q{question.id}"] = question.accepted_answers[0] if right else "no idea"
-        else:
-            chosen = [c["id"] for c in question.choices if c["correct"] == right]
-            data[f"q{question.id}"] = chosen if question.kind == "multiple" or right else chosen[:1]
-    return data
-
-
 def submitted(count_queries, client, quiz_url: str, *, right: bool) -> list[str]:  # noqa: ANN001
     """Submit a new attempt at the quiz; the statements the submission sent."""
     attempt_url, html = open_attempt(client, quiz_url)
-    form = answers(html, right=right)
+    form = answer_form(html, right=right)
     with count_queries() as counter:
         response = client.post(attempt_url, data=form)
     assert response.status_code == 302
@@ -112,7 +99,7 @@ def test_a_pass_adds_only_the_completion_check(signed_in, count_queries):
 
 def test_saving_answers_reads_only_the_attempt_and_its_questions(signed_in, count_queries):
     attempt_url, html = open_attempt(signed_in, QUIZ)
-    data = {**answers(html, right=True), "action": "save"}
+    data = {**answer_form(html, right=True), "action": "save"}
     with count_queries() as counter:
         assert signed_in.post(attempt_url, data=data).status_code == 302
     assert kinds(counter.statements) == ["SELECT"] * 3 + ["UPDATE quiz_attempts"]
