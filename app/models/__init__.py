@@ -17,7 +17,13 @@ from app.models.catalog import (
 )
 from app.models.certificates import REVOCATION_LABELS, Certificate, RevocationReason, SigningKey
 from app.models.mail import OutgoingMail
-from app.models.progress import Enrollment, LessonProgress, QuestionResponse, QuizAttempt
+from app.models.progress import (
+    Enrollment,
+    LessonProgress,
+    MasteryTotal,
+    QuestionResponse,
+    QuizAttempt,
+)
 
 __all__ = [
     "AuditEvent",
@@ -34,6 +40,7 @@ __all__ = [
     "Invitation",
     "Lesson",
     "LessonProgress",
+    "MasteryTotal",
     "MediaFile",
     "Module",
     "OutgoingMail",

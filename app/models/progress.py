@@ -94,9 +94,9 @@ class QuestionResponse(Base):
     __tablename__ = "question_responses"
     __table_args__ = (
         UniqueConstraint("attempt_id", "question_id"),
-        # Covers the mastery panel of the focal point's report: a learner's answers (of one
-        # course) with their questions and marks, read from the index without the table. It
-        # leads with user_id, so it also serves what an index on user_id alone would.
+        # Covers a learner's answers (of one course) with their questions and marks, read from
+        # the index without the table: what moving them between countries' mastery totals
+        # reads. It leads with user_id, so it also serves what an index on user_id alone would.
         Index("ix_question_responses_mastery", "user_id", "course_id", "question_id", "mark"),
         CheckConstraint("mark BETWEEN 0 AND 1", name="mark_fraction"),
     )
@@ -108,3 +108,21 @@ class QuestionResponse(Base):
     course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"))
     mark: Mapped[float]
     answered_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class MasteryTotal(Base):
+    """The graded answers of one country's learners to one question of a course, summed.
+
+    What the focal point's report shows as mastery per provision, kept up to date by
+    `services.mastery` whenever a quiz is graded or a person's country or role changes, so
+    that the report reads a few rows instead of summing every answer of the country. Only
+    learners with a country count, as in the report.
+    """
+
+    __tablename__ = "mastery_totals"
+
+    country_id: Mapped[int] = mapped_column(ForeignKey("countries.id"), primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"), primary_key=True)
+    answers: Mapped[int]
+    earned: Mapped[float]  # the sum of the answers' marks, each 0 to 1

@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from app.models import Country, Role, User, UserSession, utcnow
-from app.services import audit
+from app.services import audit, mastery
 from app.services.errors import DomainError
 from app.services.passwords import hash_password, password_problems, verify_password
 
@@ -214,6 +214,12 @@ def change_role(
     if role == Role.FOCAL_POINT.value and country is None:
         raise DomainError("A focal point needs a country.")
     before = {"role": user.role, "country": user.country.code if user.country else None}
+    mastery.move_answers(
+        session,
+        user.id,
+        before=mastery.counted_country(user.role, user.country_id),
+        after=mastery.counted_country(role, country.id if country else None),
+    )
     user.role = role
     user.country = country
     end_sessions(session, user)  # the person signs in again under the new role

@@ -28,7 +28,7 @@ from app.models import (
     User,
     utcnow,
 )
-from app.services import audit
+from app.services import audit, mastery
 from app.services.errors import DomainError
 from app.services.progress import record_completion_if_done, require_enrolment, touch_enrolment
 
@@ -269,7 +269,8 @@ def submit_attempt(
 
     Four statements when the quiz comes with its questions (`attempt_to_grade`): the update
     that claims the attempt, one INSERT of every mark, the enrolment's last activity (an
-    UPDATE that returns it) and the audit event. A pass adds the completion check.
+    UPDATE that returns it) and the audit event; a learner with a country adds one upsert of
+    the marks into the country's mastery totals. A pass adds the completion check.
     """
     now = now or utcnow()
     if attempt.submitted_at is not None:
@@ -330,6 +331,9 @@ def submit_attempt(
                 }
                 for result in results
             ],
+        )
+        mastery.add_marks(
+            session, learner, course.id, [(result.question.id, result.mark) for result in results]
         )
     enrollment = touch_enrolment(session, learner, course, now=now)
     audit.record(

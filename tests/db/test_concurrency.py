@@ -17,6 +17,7 @@ from app.models import (
     Course,
     Enrollment,
     LessonProgress,
+    MasteryTotal,
     QuestionResponse,
     Quiz,
     QuizAttempt,
@@ -111,5 +112,18 @@ def test_fifty_threads_lose_nothing_and_duplicate_nothing(app, database_url, imp
     assert count(QuizAttempt, QuizAttempt.passed.is_(True)) == LEARNERS * len(QUIZZES)
     questions_per_learner = 4 + 2  # basics/check asks 4, practice/timed draws 2
     assert count(QuestionResponse) == LEARNERS * questions_per_learner
+    # Every learner is Indonesian and right: each question's total is its number of answers.
+    answered = dict(
+        db.session.execute(
+            select(QuestionResponse.question_id, func.count()).group_by(
+                QuestionResponse.question_id
+            )
+        ).all()
+    )
+    totals = db.session.execute(
+        select(MasteryTotal.question_id, MasteryTotal.answers, MasteryTotal.earned)
+    ).all()
+    assert {question: answers for question, answers, _ in totals} == answered
+    assert all(earned == answers for _, answers, earned in totals)
     assert count(Enrollment, Enrollment.completed_at.is_not(None)) == LEARNERS
     assert count(AuditEvent, AuditEvent.action == "course.completed") == LEARNERS

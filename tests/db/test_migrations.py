@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,13 +11,23 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.engine import make_url
 
 from app import create_app
+from app.authoring.importer import import_course_folder
 from app.extensions import db
-from app.models import Base
-from tests.conftest import BACKENDS, POSTGRES_URL, ROOT, make_config, note_backend
+from app.models import Base, Course, Question, QuestionResponse, QuizAttempt, Role, utcnow
+from tests.conftest import (
+    BACKENDS,
+    FIXTURE_COURSES,
+    POSTGRES_URL,
+    ROOT,
+    make_config,
+    note_backend,
+)
+from tests.factories import make_country, make_user
+from tests.unit.test_mastery import assert_totals_are_the_answers, stored_totals
 
 MIGRATIONS = str(ROOT / "migrations")
 
@@ -60,6 +71,58 @@ def test_migrations_and_models_agree_and_upgrade_downgrade_upgrade_works(empty_d
 
         upgrade(directory=MIGRATIONS)
         assert schema_differences() == []
+        db.engine.dispose()
+
+
+def test_the_upgrade_to_0007_sums_the_answers_already_given(empty_database: str):
+    """An existing deployment's mastery totals are right as soon as it is upgraded.
+
+    The answers are written at revision 0006 through today's models, which are the same as
+    that revision's tables for everything but mastery_totals.
+    """
+    app = create_app(make_config(empty_database))
+    with app.app_context():
+        upgrade(directory=MIGRATIONS, revision="0006")
+        assert import_course_folder(db.session, FIXTURE_COURSES / "format-tour").status == "created"
+        course = db.session.scalar(select(Course))
+        questions = db.session.scalars(select(Question).order_by(Question.id)).all()
+        indonesia, thailand = make_country("ID"), make_country("TH")
+        people = [
+            make_user(country=indonesia),
+            make_user(country=indonesia),
+            make_user(country=thailand),
+            make_user(Role.FOCAL_POINT, country=indonesia),  # not counted
+            make_user(country=None),  # not counted
+        ]
+        rng = random.Random(7)
+        for who in people:
+            for number in (1, 2):
+                attempt = QuizAttempt(
+                    user_id=who.id,
+                    course_id=course.id,
+                    quiz_key="basics/check",
+                    version_id=course.published_version_id,
+                    number=number,
+                    submitted_at=utcnow(),
+                )
+                db.session.add(attempt)
+                db.session.flush()
+                db.session.add_all(
+                    QuestionResponse(
+                        attempt_id=attempt.id,
+                        question_id=question.id,
+                        user_id=who.id,
+                        course_id=course.id,
+                        mark=rng.choice([0.0, 0.5, 1.0, 1 / 3]),
+                    )
+                    for question in rng.sample(questions, 3)
+                )
+        db.session.commit()
+
+        upgrade(directory=MIGRATIONS)
+        assert {country for country, _, _ in stored_totals()} == {indonesia.id, thailand.id}
+        assert_totals_are_the_answers()
+        db.session.remove()
         db.engine.dispose()
 
 

@@ -2,7 +2,8 @@
 
 Submitting is the busiest write of the site. Through the real route, a submission reads the
 learner's session and the attempt with its course and questions (one statement each), then
-writes four: the update that claims the attempt, one INSERT of every mark, the enrolment's last
+writes five: the update that claims the attempt, one INSERT of every mark, one upsert of the
+marks into the country's mastery totals (for a learner with a country), the enrolment's last
 activity and the audit event. A pass adds two reads to see whether the course is complete.
 Nothing is read again after the commit. Raise these numbers only on purpose.
 """
@@ -19,6 +20,7 @@ from app.models import (
     AuditEvent,
     Course,
     Enrollment,
+    MasteryTotal,
     QuestionResponse,
     QuizAttempt,
     utcnow,
@@ -27,21 +29,26 @@ from tests.factories import make_user, sign_in, submit
 from tests.web.test_learning import answer_form
 
 READS = 2  # the signed-in session with its user; the attempt with its course and questions
-WRITES = ["UPDATE quiz_attempts", "INSERT INTO question_responses", "UPDATE enrollments",
-          "INSERT INTO audit_events"]  # fmt: skip
+WRITES = ["UPDATE quiz_attempts", "INSERT INTO question_responses", "INSERT INTO mastery_totals",
+          "UPDATE enrollments", "INSERT INTO audit_events"]  # fmt: skip
 QUIZ = "/courses/format-tour/basics/check"
 COMPLETION_CHECK = 2  # the published version's items; the lessons done and quizzes passed
 
 
-@pytest.fixture
-def signed_in(app, imported_course):
-    learner = make_user()
+def signed_in_learner(app, country: str | None):  # noqa: ANN001
+    """A client signed in as a learner of this country, enrolled in the sample course."""
+    learner = make_user(country=country)
     course = db.session.scalar(select(Course))
     db.session.add(Enrollment(user_id=learner.id, course_id=course.id, enrolled_at=utcnow()))
     db.session.commit()
     client = app.test_client()
     sign_in(client, learner)
     return client
+
+
+@pytest.fixture
+def signed_in(app, imported_course):
+    return signed_in_learner(app, "ID")
 
 
 def open_attempt(client, quiz_url: str) -> tuple[str, str]:  # noqa: ANN001
@@ -75,16 +82,29 @@ def kinds(statements: list[str]) -> list[str]:
     [QUIZ, "/courses/format-tour/practice/timed"],
     ids=["four questions", "two drawn"],
 )
-def test_a_failed_submission_sends_two_reads_and_four_writes(signed_in, count_queries, quiz_url):
+def test_a_failed_submission_sends_two_reads_and_five_writes(signed_in, count_queries, quiz_url):
     statements = submitted(count_queries, signed_in, quiz_url, right=False)
     assert kinds(statements) == ["SELECT"] * READS + WRITES, statements
     attempt = db.session.scalar(select(QuizAttempt))
     assert attempt.submitted_at is not None and attempt.passed is False
     graded = db.session.scalar(select(func.count()).select_from(QuestionResponse))
     assert graded == len(attempt.layout)
+    counted = db.session.scalar(select(func.sum(MasteryTotal.answers)))
+    assert counted == len(attempt.layout)
     assert db.session.scalar(select(Enrollment.last_activity_at)) is not None
     actions = db.session.scalars(select(AuditEvent.action)).all()
     assert actions.count("attempt.submitted") == 1
+
+
+def test_a_learner_without_a_country_adds_nothing_to_the_mastery_totals(
+    app, imported_course, count_queries
+):
+    client = signed_in_learner(app, None)
+    statements = submitted(count_queries, client, QUIZ, right=False)
+    assert kinds(statements) == ["SELECT"] * READS + [
+        write for write in WRITES if write != "INSERT INTO mastery_totals"
+    ]
+    assert db.session.scalar(select(func.count()).select_from(MasteryTotal)) == 0
 
 
 def test_a_pass_adds_only_the_completion_check(signed_in, count_queries):
