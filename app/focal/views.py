@@ -635,7 +635,7 @@ def report():
         columns=columns,
         grid=grid,
         rates=reports.completion_rates(db.session, **arguments),
-        mastery=reports.recent_mastery(
+        mastery=reports.mastery_by_provision(
             db.session,
             country_id=country.id,
             course_id=columns[0].id if filters["course"] and columns else None,

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import threading
-import weakref
-from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -32,7 +29,6 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from app.models import (
@@ -41,6 +37,7 @@ from app.models import (
     CourseVersion,
     Enrollment,
     LessonProgress,
+    MasteryTotal,
     Module,
     Question,
     QuestionResponse,
@@ -499,33 +496,20 @@ def mastery_by_provision(
 ) -> list[Mastery]:
     """Share of marks earned per provision over the answers of the country's learners.
 
-    One query: responses are summed per question in the database, then each question's sum is
-    added to the groups of its provisions (a question testing art. 3(a) and art. 3(b) counts
-    once for art. 3).
-
-    The answers are read learner by learner from the covering index
-    ix_question_responses_mastery (user, course, question, mark), never from the table: the
-    cost follows the country's answers (316,000 for a country of 5,000), not the region's.
+    One query of the country's mastery totals (`services.mastery`, kept up to date at every
+    graded attempt): a few rows per question, whatever the number of answers. Each question's
+    totals are added to the groups of its provisions (a question testing art. 3(a) and
+    art. 3(b) counts once for art. 3).
     """
-    learners = select(User.id).where(User.country_id == country_id, User.role == Role.LEARNER.value)
-    per_question = (
-        select(
-            QuestionResponse.question_id,
-            func.count().label("answers"),
-            func.sum(QuestionResponse.mark).label("earned"),
-        )
-        .where(_among(session, QuestionResponse.user_id, learners))
-        .group_by(QuestionResponse.question_id)
+    statement = (
+        select(Question.provisions, MasteryTotal.answers, MasteryTotal.earned)
+        .join(Question, Question.id == MasteryTotal.question_id)
+        .where(MasteryTotal.country_id == country_id)
     )
     if course_id is not None:
-        per_question = per_question.where(QuestionResponse.course_id == course_id)
-    per_question = per_question.subquery()
+        statement = statement.where(MasteryTotal.course_id == course_id)
     groups: dict[str, list[float]] = {}
-    for provisions, answers, earned in session.execute(
-        select(Question.provisions, per_question.c.answers, per_question.c.earned).join(
-            per_question, per_question.c.question_id == Question.id
-        )
-    ):
+    for provisions, answers, earned in session.execute(statement):
         for group in {provision_group(provision) for provision in provisions or []}:
             totals = groups.setdefault(group, [0, 0.0])
             totals[0] += answers
@@ -534,48 +518,6 @@ def mastery_by_provision(
         Mastery(provision, int(answers), earned)
         for provision, (answers, earned) in sorted(groups.items())
     ]
-
-
-@dataclass(frozen=True)
-class MasteryPanel:
-    entries: list[Mastery]
-    as_of: datetime
-
-
-# Mastery per provision sums every graded answer of a country: most of a big country's report.
-# It is the same on every page and under every status filter of the report, so each process
-# keeps it for a minute per country and course (the page says as of when).
-MASTERY_SECONDS = 60
-_MASTERY_KEPT = 256
-_mastery_panels: weakref.WeakKeyDictionary[Engine, OrderedDict[tuple, MasteryPanel]] = (
-    weakref.WeakKeyDictionary()
-)
-_mastery_lock = threading.Lock()
-
-
-def recent_mastery(
-    session: Session,
-    *,
-    country_id: int,
-    course_id: int | None = None,
-    now: datetime | None = None,
-) -> MasteryPanel:
-    """`mastery_by_provision`, computed at most once a minute per process."""
-    now = now or datetime.now(UTC)
-    with _mastery_lock:
-        panels = _mastery_panels.setdefault(session.get_bind(), OrderedDict())
-        found = panels.get((country_id, course_id))
-    if found is not None and (now - found.as_of).total_seconds() < MASTERY_SECONDS:
-        return found
-    found = MasteryPanel(
-        mastery_by_provision(session, country_id=country_id, course_id=course_id), now
-    )
-    with _mastery_lock:
-        panels[(country_id, course_id)] = found
-        panels.move_to_end((country_id, course_id))
-        while len(panels) > _MASTERY_KEPT:
-            panels.popitem(last=False)
-    return found
 
 
 # --- CSV ---------------------------------------------------------------------------------

@@ -16,11 +16,13 @@ from app.models import (
     LessonProgress,
     Question,
     QuestionResponse,
+    Quiz,
     QuizAttempt,
     Role,
 )
-from app.services import reports
+from app.services import mastery, reports
 from tests.factories import make_country, make_user
+from tests.unit.test_mastery import graded, person
 
 TODAY = date(2025, 6, 15)
 
@@ -147,6 +149,7 @@ def answer(person, course, answers, *, number: int = 1) -> None:  # noqa: ANN001
         )
         for question, mark in answers
     )
+    mastery.rebuild(db.session)  # answers written directly, not graded: count them all again
     db.session.commit()
 
 
@@ -167,33 +170,36 @@ def test_mastery_counts_a_question_once_per_provision_group(app, course):
     assert other_course == []
 
 
-def test_the_reports_mastery_is_kept_a_minute_then_brought_up_to_date(app, course, count_queries):
-    learner = make_user(country="ID")
-    question = db.session.scalar(select(Question).order_by(Question.id).limit(1))
-    question.provisions = ["UNTOC art. 5"]
-    answer(learner, course, [(question, 1.0)])
-    country_id = learner.country_id
-    start = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
-    first = reports.recent_mastery(db.session, country_id=country_id, now=start)
-    assert [(m.answers, m.share) for m in first.entries] == [(1, 1.0)]
-    answer(learner, course, [(question, 0.0)], number=2)
-    with count_queries() as counter:
-        kept = reports.recent_mastery(
-            db.session, country_id=country_id, now=start + timedelta(seconds=59)
-        )
-    assert counter.statements == []
-    assert kept == first
-    later = reports.recent_mastery(
-        db.session, country_id=country_id, now=start + timedelta(seconds=60)
+def test_the_reports_mastery_is_read_from_the_totals_and_always_current(app, course, count_queries):
+    indonesia = make_country("ID")
+    budi = person(course, country=indonesia)
+    question = db.session.scalar(
+        select(Question)
+        .join(Quiz, Quiz.id == Question.quiz_id)
+        .where(Quiz.version_id == course.published_version_id, Question.kind == "short")
     )
-    assert (later.as_of, [(m.answers, m.share) for m in later.entries]) == (
-        start + timedelta(seconds=60),
-        [(2, 0.5)],
-    )
-    in_the_course = reports.recent_mastery(
-        db.session, country_id=country_id, course_id=course.id, now=start
-    )
-    assert [(m.answers, m.share) for m in in_the_course.entries] == [(2, 0.5)]
+    question.provisions = ["UNTOC art. 2(a)"]
+    country_id = indonesia.id
+    db.session.commit()
+
+    def untoc_2() -> tuple[int, float] | None:
+        with count_queries() as counter:
+            found = reports.mastery_by_provision(db.session, country_id=country_id)
+        [statement] = counter.statements
+        assert "mastery_totals" in statement and "question_responses" not in statement
+        return next(((m.answers, m.share) for m in found if m.provision == "UNTOC art. 2"), None)
+
+    assert untoc_2() is None
+    graded(budi, course, "basics/check", seed=1)
+    marks = db.session.scalars(
+        select(QuestionResponse.mark).where(QuestionResponse.question_id == question.id)
+    ).all()
+    assert untoc_2() == (1, marks[0])
+    graded(budi, course, "basics/check", seed=2)  # counted at once, not a minute later
+    marks = db.session.scalars(
+        select(QuestionResponse.mark).where(QuestionResponse.question_id == question.id)
+    ).all()
+    assert untoc_2() == (2, pytest.approx(sum(marks) / 2))
 
 
 def test_mastery_sums_the_answers_of_every_learner_of_the_country_and_nobody_else(app, course):

@@ -30,8 +30,8 @@ HOT_PAGES = {
     "lesson as a learner": ("learner", LESSON, 2),
     "quiz": ("learner", QUIZ, 5),
     "dashboard": ("learner", "/dashboard", 4),
-    # 8 once a minute, when the mastery panel is brought up to date (reports.recent_mastery).
-    "focal point report": ("focal", "/focal/report", 7),
+    # One of them reads the mastery totals, the same on every view (no per-process cache).
+    "focal point report": ("focal", "/focal/report", 8),
     "certificate check": ("visitor", "/verify/{code}", 3),
 }
 

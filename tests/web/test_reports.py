@@ -26,9 +26,12 @@ from app.models import (
     User,
     utcnow,
 )
+from app.services import mastery
 from app.services.reports import neutralise
 from tests.conftest import FIXTURE_COURSES
 from tests.factories import make_country, make_user, sign_in
+from tests.web.test_learning import answer_form
+from tests.web.test_quiz_submit_cost import open_attempt
 
 TODAY = utcnow().date()
 YESTERDAY = TODAY - timedelta(days=1)
@@ -164,6 +167,7 @@ def staff(app, imported_course):
             mark=0.0,
         )
     )
+    mastery.rebuild(db.session)  # answers written directly, not graded: count them all again
     db.session.commit()
     return {"course": course, "questions": questions, **people}
 
@@ -200,6 +204,21 @@ def test_completion_rates_and_mastery_are_above_the_grid(app, staff):
     # TIP art. 3, 3 and 3(b) report together: marks 1 + 0.5 + 0 over 3 answers. The Thai
     # learner's answer belongs to another country.
     assert mastery[1:] == [["TIP art. 3", "3", "50%"], ["UNTOC art. 2", "1", "100%"]]
+
+
+def test_the_mastery_panel_counts_an_answer_as_soon_as_it_is_graded(app, staff):
+    focal = signed_in(app, staff["focal"])
+
+    def mastery() -> list[list[str]]:
+        html = focal.get("/focal/report").get_data(as_text=True)
+        return section(html, "Mastery by provision")[1:]
+
+    assert mastery() == [["TIP art. 3", "3", "50%"], ["UNTOC art. 2", "1", "100%"]]
+    budi = signed_in(app, staff["budi"])
+    attempt_url, html = open_attempt(budi, "/courses/format-tour/basics/check")
+    assert budi.post(attempt_url, data=answer_form(html, right=True)).status_code == 302
+    # Four right answers more: 1 + 0.5 + 0 + 3 over 6 answers, and 2 over 2.
+    assert mastery() == [["TIP art. 3", "6", "75%"], ["UNTOC art. 2", "2", "100%"]]
 
 
 @pytest.mark.parametrize(
