@@ -42,12 +42,17 @@ def create_app(config: type[Config] | None = None) -> Flask:
         limiter,
         login_manager,
         migrate,
+        sqlite_engine_options,
     )
     from app.focal.views import bp as focal_bp
     from app.learn.views import bp as learn_bp
     from app.studio.views import bp as studio_bp
     from app.verify.views import bp as verify_bp
 
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = sqlite_engine_options(
+            app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {}
+        )
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
     csrf.init_app(app)

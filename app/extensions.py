@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 
 from flask import current_app, has_request_context, request
@@ -40,6 +42,62 @@ def _configure_sqlite(dbapi_connection: object, _record: object) -> None:
     cursor.close()
 
 
+class QueuedWriterConnection(sqlite3.Connection):
+    """A SQLite connection whose write transactions queue for a lock file beside the database.
+
+    SQLite makes a writer that finds the database busy poll it, sleeping 1, 2, 5... up to 100 ms
+    between tries: the database sits idle while the writers sleep, and under load a POST can
+    wait a second. Writers blocked on the lock file instead wake as soon as the last one has
+    committed, in turn. Processes that do not take the lock (the command line) still meet
+    SQLite's own lock and busy timeout, so nothing depends on everyone taking it.
+    """
+
+    _writer_lock: int | None = None
+
+    def begin_write(self, lock_path: str) -> None:
+        """BEGIN IMMEDIATE, after waiting for the lock file (created when missing)."""
+        if self._writer_lock is None:
+            self._writer_lock = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self._writer_lock, fcntl.LOCK_EX)
+        try:
+            self.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            fcntl.flock(self._writer_lock, fcntl.LOCK_UN)
+            raise
+
+    def _let_next_writer_in(self) -> None:
+        if self._writer_lock is not None:
+            fcntl.flock(self._writer_lock, fcntl.LOCK_UN)
+
+    # Released once the transaction has ended, never before: the next writer must find the
+    # database free.
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self._let_next_writer_in()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self._let_next_writer_in()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            if self._writer_lock is not None:
+                os.close(self._writer_lock)
+                self._writer_lock = None
+
+
+def sqlite_engine_options(options: dict) -> dict:
+    """SQLAlchemy's engine options for a SQLite database: its connections queue their writers."""
+    connect_args = {**options.get("connect_args", {}), "factory": QueuedWriterConnection}
+    return {**options, "connect_args": connect_args}
+
+
 # Requests that may write. SQLite gives a transaction that read first and writes later no way
 # to wait for another process's write ("database is locked" at once, whatever the busy
 # timeout): such requests, and GET views marked with app.web.writes_on_get, take the write
@@ -49,15 +107,24 @@ _WRITING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 def emit_sqlite_begin(engine: Engine) -> None:
     """With the driver's own transaction handling off, SQLAlchemy must send BEGIN itself:
-    BEGIN IMMEDIATE in a request that may write, a plain (deferred) BEGIN otherwise."""
-    if engine.dialect.name == "sqlite":
+    BEGIN IMMEDIATE in a request that may write (queued, see QueuedWriterConnection), a plain
+    (deferred) BEGIN otherwise."""
+    if engine.dialect.name != "sqlite":
+        return
+    database = engine.url.database
+    lock_path = f"{database}-writers" if database and database != ":memory:" else None
 
-        @event.listens_for(engine, "begin")
-        def _begin(connection: object) -> None:
-            writing = has_request_context() and (
-                request.method in _WRITING_METHODS
-                or getattr(current_app.view_functions.get(request.endpoint), "writes_on_get", False)
-            )
-            # Straight to the driver: this runs once a request, and needs no statement events.
-            driver = connection.connection.driver_connection  # type: ignore[attr-defined]
-            driver.execute("BEGIN IMMEDIATE" if writing else "BEGIN")
+    @event.listens_for(engine, "begin")
+    def _begin(connection: object) -> None:
+        writing = has_request_context() and (
+            request.method in _WRITING_METHODS
+            or getattr(current_app.view_functions.get(request.endpoint), "writes_on_get", False)
+        )
+        # Straight to the driver: this runs once a request, and needs no statement events.
+        driver = connection.connection.driver_connection  # type: ignore[attr-defined]
+        if not writing:
+            driver.execute("BEGIN")
+        elif lock_path and isinstance(driver, QueuedWriterConnection):
+            driver.begin_write(lock_path)
+        else:
+            driver.execute("BEGIN IMMEDIATE")
