@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from flask import Flask
 
 from config import BASE_DIR, INSTANCE_DIR, Config, config_from_environment
@@ -41,7 +43,6 @@ def create_app(config: type[Config] | None = None) -> Flask:
         emit_sqlite_begin,
         limiter,
         login_manager,
-        migrate,
         sqlite_engine_options,
     )
     from app.focal.views import bp as focal_bp
@@ -54,7 +55,12 @@ def create_app(config: type[Config] | None = None) -> Flask:
             app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {}
         )
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
+    if "gunicorn" not in sys.modules:
+        # Flask-Migrate and alembic (11 MB a process) serve the `flask db` commands alone,
+        # which a process started by gunicorn never runs.
+        from flask_migrate import Migrate
+
+        Migrate(app, db, directory=str(BASE_DIR / "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)
     init_login(login_manager)

@@ -116,6 +116,7 @@ def login():
             error = "That email and password do not match an active account."
             return render_template("auth/login.html", form=form, error=error), 401
         if user.has_two_factor:
+            db.session.commit()  # a password hash renewed by authenticate() is kept
             session[PENDING_2FA] = {"user": user.id, "remember": bool(form.remember.data)}
             return redirect(url_for("auth.login_second_factor"))
         return _complete_login(user, remember=bool(form.remember.data))

@@ -14,7 +14,12 @@ from sqlalchemy.orm import Session
 from app.models import Country, Role, User, UserSession, utcnow
 from app.services import audit, mastery
 from app.services.errors import DomainError
-from app.services.passwords import hash_password, password_problems, verify_password
+from app.services.passwords import (
+    hash_password,
+    needs_rehash,
+    password_problems,
+    verify_password,
+)
 
 # Verifying against this when the email is unknown keeps a wrong email as slow as a wrong
 # password, so timing does not tell whether an account exists.
@@ -65,6 +70,8 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
         return None
     if not user.is_active or user.pending_approval:
         return None
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
     return user
 
 

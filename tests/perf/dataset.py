@@ -64,9 +64,10 @@ class Prepared:
 
 
 def dataset_key(learners: int, pool: int) -> str:
-    """Changes when the schema, the courses or this seeder change."""
+    """Changes when the schema, the courses, the password hashing or this seeder change."""
     from app.extensions import db  # noqa: F401  (registers the models)
     from app.models import Base
+    from app.services.passwords import HASH_PARAMETERS
 
     digest = hashlib.sha256()
     for table in Base.metadata.sorted_tables:
@@ -77,6 +78,7 @@ def dataset_key(learners: int, pool: int) -> str:
         if path.is_file():
             digest.update(str(path.relative_to(BASE_DIR)).encode() + path.read_bytes())
     digest.update(Path(__file__).read_bytes())
+    digest.update(repr(sorted(HASH_PARAMETERS.items())).encode())
     digest.update(f"{learners}/{pool}".encode())
     return digest.hexdigest()[:12]
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pyotp
+from argon2 import PasswordHasher, extract_parameters
 from sqlalchemy import select
 
 from app.extensions import db
@@ -383,3 +384,29 @@ def test_login_limits_hold_in_redis_shared_by_every_app_server(tmp_path):
         assert keys, "the counts must live in Redis"
         store.delete(*keys)
         db.engine.dispose()
+
+
+def test_a_hash_made_with_other_parameters_is_renewed_at_sign_in(client):
+    user = make_user()
+    # argon2-cffi's default (RFC 9106 low-memory: 64 MiB, 4 lanes), the portal's earlier choice.
+    user.password_hash = PasswordHasher().hash(PASSWORD)
+    db.session.commit()
+    assert extract_parameters(user.password_hash).memory_cost == 64 * 1024
+    sign_in(client, user)
+    db.session.refresh(user)
+    renewed = extract_parameters(user.password_hash)
+    assert (renewed.memory_cost, renewed.time_cost, renewed.parallelism) == (46 * 1024, 3, 1)
+    client.post("/auth/logout", data={"csrf_token": csrf_token(client.get("/dashboard").text)})
+    assert sign_in(client, user).status_code == 302  # the renewed hash verifies
+
+
+def test_the_renewed_hash_is_kept_when_a_second_step_follows(app):
+    user = make_user()
+    user.totp_secret = pyotp.random_base32()
+    user.totp_enabled_at = utcnow()
+    user.password_hash = PasswordHasher().hash(PASSWORD)
+    db.session.commit()
+    answer = submit(app.test_client(), "/auth/login", {"email": user.email, "password": PASSWORD})
+    assert answer.headers["Location"] == "/auth/login/code"
+    db.session.refresh(user)
+    assert extract_parameters(user.password_hash).memory_cost == 46 * 1024

@@ -7,6 +7,8 @@ import io
 import json
 import logging
 import re
+import subprocess
+import sys
 
 import brotli
 import pytest
@@ -14,7 +16,7 @@ from sqlalchemy import create_engine, text
 
 from app import create_app
 from app.logging import json_handler
-from config import ProductionConfig
+from config import BASE_DIR, ProductionConfig
 from tests.conftest import POSTGRES_URL, make_config
 
 
@@ -195,3 +197,23 @@ def test_after_the_database_drops_its_connections_one_request_fails_then_all_rec
     finally:
         admin.dispose()
         close_connections(app)
+
+
+@pytest.mark.parametrize("server", ["gunicorn", None])
+def test_only_the_command_line_loads_the_migration_tooling(server, tmp_path):
+    """alembic weighs 11 MB in every gunicorn worker, which never runs `flask db`."""
+    program = (
+        ("import gunicorn\n" if server else "") + "import sys\n"
+        "from app import create_app\n"
+        "from tests.conftest import make_config\n"
+        f"app = create_app(make_config('sqlite:///{tmp_path / 'portal.sqlite3'}'))\n"
+        "print('alembic' in sys.modules, 'migrate' in app.extensions)\n"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", program],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=BASE_DIR,
+    ).stdout.split()
+    assert loaded == (["False", "False"] if server else ["True", "True"])
