@@ -271,10 +271,7 @@ def answer(attempt_id: int):
     # Grading reads the course and the quiz's questions too: load them with the attempt in one
     # query (attempt_or_404 then finds the attempt in the session).
     loaded = None if saving else grading.attempt_to_grade(db.session, attempt_id)
-    found = attempt_or_404(attempt_id)
-    if not ActionForm().validate_on_submit():
-        flash("This form has expired. Your saved answers are kept; please try again.", "error")
-        return redirect(url_for("learn.attempt", attempt_id=attempt_id))
+    found = attempt_or_404(attempt_id)  # the CSRF token was checked before the view (CSRFProtect)
     raw = answers_from_form(request.form)
     session = db.session()
     # Only the redirect follows the commit: nothing read before it needs reloading.

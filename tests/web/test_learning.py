@@ -127,6 +127,17 @@ def test_a_tampered_form_is_refused_and_changes_nothing(signed_in):
     assert attempt.submitted_at is None
 
 
+def test_answers_without_the_csrf_token_are_refused_and_change_nothing(signed_in):
+    attempt_url = start(signed_in)
+    html = signed_in.get(attempt_url).get_data(as_text=True)
+    data = answer_form(html, right=True)
+    del data["csrf_token"]
+    response = signed_in.post(attempt_url, data=data)
+    assert response.status_code == 400
+    assert "This form has expired" in response.get_data(as_text=True)
+    assert db.session.scalar(select(QuizAttempt)).submitted_at is None
+
+
 def test_someone_elses_attempt_is_not_found(app, signed_in):
     attempt_url = start(signed_in)
     other = make_user()
