@@ -8,11 +8,14 @@ import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, select, text
 
 from app import create_app
+from app.authoring.importer import import_course_folder
 from app.extensions import QueuedWriterConnection, db
-from tests.conftest import make_config, note_backend
+from app.models import Course, Enrollment, utcnow
+from tests.conftest import FIXTURE_COURSES, RequestIsolatedClient, make_config, note_backend
+from tests.factories import csrf_token, make_user, sign_in
 
 
 def connect(path: Path) -> QueuedWriterConnection:
@@ -104,5 +107,39 @@ def test_requests_that_write_take_the_queue(tmp_path: Path):
             db.session.execute(text("SELECT 1"))
             assert lock.exists()
             db.session.rollback()
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_a_post_looks_up_its_signed_in_person_before_taking_the_write_lock(tmp_path: Path):
+    note_backend("sqlite")
+    app = create_app(make_config(f"sqlite:///{tmp_path / 'portal.sqlite3'}"))
+    app.test_client_class = RequestIsolatedClient
+    with app.app_context():
+        db.create_all()
+        import_course_folder(db.session, FIXTURE_COURSES / "format-tour")
+        db.session.commit()
+        learner = make_user()
+        course_id = db.session.scalar(select(Course.id))
+        db.session.add(Enrollment(user_id=learner.id, course_id=course_id, enrolled_at=utcnow()))
+        db.session.commit()
+        client = app.test_client()
+        sign_in(client, learner)
+        lesson = "/courses/format-tour/basics/front-matter"
+        token = csrf_token(client.get(lesson).get_data(as_text=True))
+        statements: list[str] = []
+        db.session.remove()
+        db.engine.dispose()  # new connections, each traced from the start
+
+        @event.listens_for(db.engine, "connect")
+        def trace(dbapi_connection, _record) -> None:  # noqa: ANN001
+            dbapi_connection.set_trace_callback(statements.append)
+
+        answer = client.post(f"{lesson}/complete", data={"csrf_token": token})
+        assert answer.status_code == 302, answer.get_data(as_text=True)[-1500:]
+        lookup = next(i for i, s in enumerate(statements) if "FROM users JOIN user_sessions" in s)
+        write_lock = statements.index("BEGIN IMMEDIATE")
+        assert statements[:1] == ["BEGIN"] and lookup < write_lock
+        assert "COMMIT" in statements[lookup:write_lock]
         db.session.remove()
         db.engine.dispose()
