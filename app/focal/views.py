@@ -553,7 +553,7 @@ def unenrol(enrollment_id: int):
 # (Imported here, with the routes they serve, rather than at the top of the module.)
 
 
-REPORT_PAGE_SIZE = 100  # rows of the grid per page; the CSV has them all
+REPORT_PAGE_SIZE = 50  # rows of the grid per page; the CSV has them all
 
 
 def _report_country() -> Country | None:

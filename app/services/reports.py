@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -19,9 +20,11 @@ from typing import NamedTuple
 from sqlalchemy import (
     ColumnElement,
     Select,
+    Text,
     and_,
     any_,
     case,
+    cast,
     distinct,
     exists,
     false,
@@ -130,7 +133,13 @@ def report_courses(session: Session, *, country_id: int) -> list[ReportCourse]:
         .correlate(Course)
     )
     rows = session.execute(
-        select(Course.id, Course.slug, CourseVersion.title, CourseVersion.outline, enrolled)
+        select(
+            Course.id,
+            Course.slug,
+            CourseVersion.title,
+            cast(CourseVersion.outline, Text),  # decoded once per process (_outline_keys)
+            enrolled,
+        )
         .join(CourseVersion, Course.published_version_id == CourseVersion.id)
         .where(Course.archived_at.is_(None))
         .order_by(CourseVersion.title, Course.id)
@@ -140,12 +149,20 @@ def report_courses(session: Session, *, country_id: int) -> list[ReportCourse]:
             id=course_id,
             slug=slug,
             title=title,
-            lesson_keys=_keys(outline, "lesson"),
-            quiz_keys=_keys(outline, "quiz"),
+            lesson_keys=_outline_keys(outline)[0],
+            quiz_keys=_outline_keys(outline)[1],
             has_enrolments=bool(has_enrolments),
         )
         for course_id, slug, title, outline, has_enrolments in rows
     ]
+
+
+@lru_cache(maxsize=256)
+def _outline_keys(outline_json: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(lesson keys, quiz keys) of a version's outline, from its JSON text: a published outline
+    never changes, so each is decoded once per process, not on every view of the report."""
+    outline = json.loads(outline_json)
+    return _keys(outline, "lesson"), _keys(outline, "quiz")
 
 
 def report_columns(courses: Sequence[ReportCourse], course_slug: str = "") -> list[ReportCourse]:
@@ -501,16 +518,20 @@ def mastery_by_provision(
     totals are added to the groups of its provisions (a question testing art. 3(a) and
     art. 3(b) counts once for art. 3).
     """
+    # Summed per list of provisions in the database (as JSON text: a few dozen different lists,
+    # against hundreds of questions), each list turned into its groups once per process.
+    provisions = cast(Question.provisions, Text)
     statement = (
-        select(Question.provisions, MasteryTotal.answers, MasteryTotal.earned)
+        select(provisions, func.sum(MasteryTotal.answers), func.sum(MasteryTotal.earned))
         .join(Question, Question.id == MasteryTotal.question_id)
         .where(MasteryTotal.country_id == country_id)
+        .group_by(provisions)
     )
     if course_id is not None:
         statement = statement.where(MasteryTotal.course_id == course_id)
     groups: dict[str, list[float]] = {}
-    for provisions, answers, earned in session.execute(statement):
-        for group in {provision_group(provision) for provision in provisions or []}:
+    for provisions_json, answers, earned in session.execute(statement):
+        for group in _provision_groups(provisions_json):
             totals = groups.setdefault(group, [0, 0.0])
             totals[0] += answers
             totals[1] += float(earned or 0)
@@ -518,6 +539,11 @@ def mastery_by_provision(
         Mastery(provision, int(answers), earned)
         for provision, (answers, earned) in sorted(groups.items())
     ]
+
+
+@lru_cache(maxsize=1024)
+def _provision_groups(provisions_json: str | None) -> frozenset[str]:
+    return frozenset(provision_group(p) for p in json.loads(provisions_json or "null") or [])
 
 
 # --- CSV ---------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from werkzeug.datastructures import MultiDict
 
 from app import create_app
 from app.extensions import db, limiter
+from app.focal.views import REPORT_PAGE_SIZE
 from tests.conftest import RequestIsolatedClient, make_config
 from tests.factories import csrf_token
 from tests.perf import dataset
@@ -112,7 +113,7 @@ def measure(size: int, backend: str, tmp_path) -> dict[str, tuple[float, int]]: 
                 "quiz submit (POST)": (submit, 302),
                 "certificate check (public)": (
                     lambda: anonymous.get(f"/verify/{next(codes)}"), 200),
-                "focal report, biggest country (a page of 100 rows)": (
+                f"focal report, biggest country (a page of {REPORT_PAGE_SIZE} rows)": (
                     lambda: focal_client.get("/focal/report"), 200),
                 "focal report CSV, biggest country (every row)": (
                     lambda: focal_client.get("/focal/report.csv"), 200),
