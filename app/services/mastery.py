@@ -107,19 +107,20 @@ def add_marks(
         by_question.setdefault(question_id, []).append(mark)
     if not by_question:
         return
+    # The rows as parameters of the statement built once, not as VALUES written into a new
+    # statement: that one would be compiled again at every submission (a millisecond).
     session.execute(
-        _upsert(session).values(
-            [
-                {
-                    "country_id": country_id,
-                    "course_id": course_id,
-                    "question_id": question_id,
-                    "answers": len(given),
-                    "earned": sum(given),
-                }
-                for question_id, given in sorted(by_question.items())
-            ]
-        )
+        _upsert(session),
+        [
+            {
+                "country_id": country_id,
+                "course_id": course_id,
+                "question_id": question_id,
+                "answers": len(given),
+                "earned": sum(given),
+            }
+            for question_id, given in sorted(by_question.items())
+        ],
     )
 
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.engine.interfaces import CacheStats
 
 from app.extensions import db
 from app.models import (
@@ -123,3 +124,27 @@ def test_saving_answers_reads_only_the_attempt_and_its_questions(signed_in, coun
     with count_queries() as counter:
         assert signed_in.post(attempt_url, data=data).status_code == 302
     assert kinds(counter.statements) == ["SELECT"] * 3 + ["UPDATE quiz_attempts"]
+
+
+def test_a_second_submission_compiles_no_statement(signed_in):
+    """Statements built anew at each submission (rows written into VALUES, say) would be
+    compiled again every time: a millisecond each on the busiest write."""
+    misses: list[str] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+        if context is not None and context.cache_hit in (
+            CacheStats.CACHE_MISS,
+            CacheStats.NO_CACHE_KEY,
+        ):
+            misses.append(statement)
+
+    attempt_url, html = open_attempt(signed_in, QUIZ)
+    signed_in.post(attempt_url, data=answer_form(html, right=False))
+    attempt_url, html = open_attempt(signed_in, QUIZ)
+    form = answer_form(html, right=False)
+    event.listen(db.engine, "after_cursor_execute", note)
+    try:
+        assert signed_in.post(attempt_url, data=form).status_code == 302
+    finally:
+        event.remove(db.engine, "after_cursor_execute", note)
+    assert misses == []
