@@ -119,9 +119,11 @@ def read_before_writing() -> Iterator[None]:
     """Reads that open a request that may write, in a transaction of their own on SQLite, so
     that the write lock is not held while they run (the sign-in lookup of every POST).
 
-    The objects read stay loaded when the transaction ends. On PostgreSQL, nothing changes.
+    The objects read stay loaded when the transaction ends. On PostgreSQL, nothing changes;
+    nor when the request has already begun its transaction, which is the view's to end.
     """
-    if db.engine.dialect.name != "sqlite" or not _request_may_write():
+    session = db.session()
+    if db.engine.dialect.name != "sqlite" or not _request_may_write() or session.in_transaction():
         yield
         return
     reset = _reading_first.set(True)
@@ -129,7 +131,6 @@ def read_before_writing() -> Iterator[None]:
         yield
     finally:
         _reading_first.reset(reset)
-    session = db.session()
     expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
     try:
         session.commit()
