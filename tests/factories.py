@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from itertools import count
 
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from app.extensions import db
-from app.models import Country, Role, User
+from app.models import Country, Course, Question, QuestionResponse, QuizAttempt, Role, User, utcnow
 from app.services.passwords import hash_password
 
 PASSWORD = "correct horse battery staple"
@@ -48,6 +49,39 @@ def make_user(
     db.session.add(user)
     db.session.commit()
     return user
+
+
+def write_graded_attempt(
+    person: User,
+    course: Course,
+    answers: Iterable[tuple[Question, float]],
+    *,
+    number: int = 1,
+    quiz_key: str = "basics/check",
+) -> QuizAttempt:
+    """A submitted attempt with these (question, mark) answers, written straight to the tables
+    (not graded: the caller brings the mastery totals up to date if it needs them)."""
+    attempt = QuizAttempt(
+        user_id=person.id,
+        course_id=course.id,
+        quiz_key=quiz_key,
+        version_id=course.published_version_id,
+        number=number,
+        submitted_at=utcnow(),
+    )
+    db.session.add(attempt)
+    db.session.flush()
+    db.session.add_all(
+        QuestionResponse(
+            attempt_id=attempt.id,
+            question_id=question.id,
+            user_id=person.id,
+            course_id=course.id,
+            mark=mark,
+        )
+        for question, mark in answers
+    )
+    return attempt
 
 
 CSRF_FIELD = re.compile(

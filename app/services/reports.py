@@ -150,11 +150,12 @@ def report_courses(session: Session, *, country_id: int) -> list[ReportCourse]:
             id=course_id,
             slug=slug,
             title=title,
-            lesson_keys=_outline_keys(outline)[0],
-            quiz_keys=_outline_keys(outline)[1],
+            lesson_keys=lesson_keys,
+            quiz_keys=quiz_keys,
             has_enrolments=bool(has_enrolments),
         )
         for course_id, slug, title, outline, has_enrolments in rows
+        for lesson_keys, quiz_keys in [_outline_keys(outline)]
     ]
 
 
@@ -515,8 +516,8 @@ def mastery_by_provision(
     """Share of marks earned per provision over the answers of the country's learners.
 
     One query of the country's mastery totals (`services.mastery`, kept up to date at every
-    graded attempt): a few rows per question, whatever the number of answers. Each question's
-    totals are added to the groups of its provisions (a question testing art. 3(a) and
+    graded attempt), summed per list of provisions, whatever the number of answers. Each
+    list's totals are added to the groups of its provisions (a question testing art. 3(a) and
     art. 3(b) counts once for art. 3).
     """
     # Summed per list of provisions in the database (as JSON text: a few dozen different lists,

@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from app import create_app
 from app.authoring.importer import import_course_folder
 from app.extensions import db
-from app.models import Base, Course, Question, QuestionResponse, QuizAttempt, Role, utcnow
+from app.models import Base, Course, Question, Role
 from tests.conftest import (
     BACKENDS,
     FIXTURE_COURSES,
@@ -26,7 +26,7 @@ from tests.conftest import (
     make_config,
     note_backend,
 )
-from tests.factories import make_country, make_user
+from tests.factories import make_country, make_user, write_graded_attempt
 from tests.unit.test_mastery import assert_totals_are_the_answers, stored_totals
 
 MIGRATIONS = str(ROOT / "migrations")
@@ -97,26 +97,8 @@ def test_the_upgrade_to_0007_sums_the_answers_already_given(empty_database: str)
         rng = random.Random(7)
         for who in people:
             for number in (1, 2):
-                attempt = QuizAttempt(
-                    user_id=who.id,
-                    course_id=course.id,
-                    quiz_key="basics/check",
-                    version_id=course.published_version_id,
-                    number=number,
-                    submitted_at=utcnow(),
-                )
-                db.session.add(attempt)
-                db.session.flush()
-                db.session.add_all(
-                    QuestionResponse(
-                        attempt_id=attempt.id,
-                        question_id=question.id,
-                        user_id=who.id,
-                        course_id=course.id,
-                        mark=rng.choice([0.0, 0.5, 1.0, 1 / 3]),
-                    )
-                    for question in rng.sample(questions, 3)
-                )
+                marks = [(q, rng.choice([0.0, 0.5, 1.0, 1 / 3])) for q in rng.sample(questions, 3)]
+                write_graded_attempt(who, course, marks, number=number)
         db.session.commit()
 
         upgrade(directory=MIGRATIONS)

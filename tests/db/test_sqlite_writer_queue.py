@@ -42,6 +42,9 @@ def test_second_writer_waits_for_the_first_commit_then_writes(database: Path):
     first, second = connect(database), connect(database)
     first.begin_write(lock)
     first.execute("INSERT INTO marks VALUES ('first')")
+    # Without the queue, SQLite alone refuses a second writer at once (no busy timeout).
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        second.execute("BEGIN IMMEDIATE")
     outcome: list[object] = []
 
     def write_second() -> None:
@@ -76,17 +79,6 @@ def test_a_rolled_back_writer_lets_the_next_one_in(database: Path):
     second.execute("INSERT INTO marks VALUES ('second')")
     second.commit()
     assert second.execute("SELECT writer FROM marks").fetchall() == [("second",)]
-    first.close()
-    second.close()
-
-
-def test_without_the_queue_the_second_writer_fails(database: Path):
-    """What the queue prevents: SQLite alone refuses a writer that finds another writing."""
-    first, second = connect(database), connect(database)
-    first.execute("BEGIN IMMEDIATE")
-    with pytest.raises(sqlite3.OperationalError, match="locked"):
-        second.execute("BEGIN IMMEDIATE")
-    first.rollback()
     first.close()
     second.close()
 

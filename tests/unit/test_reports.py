@@ -17,11 +17,10 @@ from app.models import (
     Question,
     QuestionResponse,
     Quiz,
-    QuizAttempt,
     Role,
 )
 from app.services import mastery, reports
-from tests.factories import make_country, make_user
+from tests.factories import make_country, make_user, write_graded_attempt
 from tests.unit.test_mastery import graded, person
 
 TODAY = date(2025, 6, 15)
@@ -129,26 +128,7 @@ def test_completions_fall_in_their_utc_month(app, course):
 
 def answer(person, course, answers, *, number: int = 1) -> None:  # noqa: ANN001
     """A submitted attempt at basics/check by the person, with these (question, mark) answers."""
-    attempt = QuizAttempt(
-        user_id=person.id,
-        course_id=course.id,
-        quiz_key="basics/check",
-        version_id=course.published_version_id,
-        number=number,
-        submitted_at=datetime.now(UTC),
-    )
-    db.session.add(attempt)
-    db.session.flush()
-    db.session.add_all(
-        QuestionResponse(
-            attempt_id=attempt.id,
-            question_id=question.id,
-            user_id=person.id,
-            course_id=course.id,
-            mark=mark,
-        )
-        for question, mark in answers
-    )
+    write_graded_attempt(person, course, answers, number=number)
     mastery.rebuild(db.session)  # answers written directly, not graded: count them all again
     db.session.commit()
 
