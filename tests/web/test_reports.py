@@ -19,9 +19,7 @@ from app.models import (
     Enrollment,
     LessonProgress,
     Question,
-    QuestionResponse,
     Quiz,
-    QuizAttempt,
     Role,
     User,
     utcnow,
@@ -29,7 +27,7 @@ from app.models import (
 from app.services import mastery
 from app.services.reports import neutralise
 from tests.conftest import FIXTURE_COURSES
-from tests.factories import make_country, make_user, sign_in
+from tests.factories import make_country, make_user, sign_in, write_graded_attempt
 from tests.web.test_learning import answer_form
 from tests.web.test_quiz_submit_cost import open_attempt
 
@@ -93,22 +91,6 @@ def read_csv(response) -> list[list[str]]:
     return list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
 
 
-def attempt(learner, course, quiz_key: str, number: int, *, passed: bool) -> QuizAttempt:
-    row = QuizAttempt(
-        user_id=learner.id,
-        course_id=course.id,
-        quiz_key=quiz_key,
-        version_id=course.published_version_id,
-        number=number,
-        submitted_at=utcnow(),
-        score=90.0 if passed else 10.0,
-        passed=passed,
-    )
-    db.session.add(row)
-    db.session.flush()
-    return row
-
-
 @pytest.fixture
 def staff(app, imported_course):
     """Indonesia's staff in the sample course, one of each status; a Thai learner too."""
@@ -138,35 +120,17 @@ def staff(app, imported_course):
     budi = people["budi"]
     for key in ("basics/front-matter", "basics/links-and-code", "old-module/removed-lesson"):
         db.session.add(LessonProgress(user_id=budi.id, course_id=course.id, item_key=key))
-    passed = attempt(budi, course, "basics/check", 1, passed=True)
-    attempt(budi, course, "basics/check", 2, passed=True)  # passed twice counts once
-    attempt(budi, course, "practice/timed", 1, passed=False)
-    thai_attempt = attempt(people["thai"], course, "basics/check", 1, passed=False)
     questions = db.session.scalars(
         select(Question)
         .join(Quiz, Quiz.id == Question.quiz_id)
         .where(Quiz.version_id == course.published_version_id, Quiz.key == "basics/check")
         .order_by(Question.position)
     ).all()
-    for question, mark in zip(questions, [1.0, 0.5, 0.0, 1.0], strict=True):
-        db.session.add(
-            QuestionResponse(
-                attempt_id=passed.id,
-                question_id=question.id,
-                user_id=budi.id,
-                course_id=course.id,
-                mark=mark,
-            )
-        )
-    db.session.add(
-        QuestionResponse(
-            attempt_id=thai_attempt.id,
-            question_id=questions[0].id,
-            user_id=people["thai"].id,
-            course_id=course.id,
-            mark=0.0,
-        )
-    )
+    marks = list(zip(questions, [1.0, 0.5, 0.0, 1.0], strict=True))
+    write_graded_attempt(budi, course, marks, passed=True)
+    write_graded_attempt(budi, course, [], number=2, passed=True)  # passed twice counts once
+    write_graded_attempt(budi, course, [], quiz_key="practice/timed", passed=False)
+    write_graded_attempt(people["thai"], course, [(questions[0], 0.0)], passed=False)
     mastery.rebuild(db.session)  # answers written directly, not graded: count them all again
     db.session.commit()
     return {"course": course, "questions": questions, **people}
