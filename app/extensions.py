@@ -5,9 +5,6 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 
 from flask import current_app, has_request_context, request
 from flask_limiter import Limiter
@@ -102,9 +99,9 @@ def sqlite_engine_options(options: dict) -> dict:
 # Requests that may write. SQLite gives a transaction that read first and writes later no way
 # to wait for another process's write ("database is locked" at once, whatever the busy
 # timeout): such requests, and GET views marked with app.web.writes_on_get, take the write
-# lock when they begin, and wait for it.
+# lock when they begin, and wait for it. The sign-in lookup that opens every request runs
+# before, outside the transaction (app.services.accounts), so the lock is not held for it.
 _WRITING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-_reading_first: ContextVar[bool] = ContextVar("reading_first", default=False)
 
 
 def _request_may_write() -> bool:
@@ -112,30 +109,6 @@ def _request_may_write() -> bool:
         request.method in _WRITING_METHODS
         or getattr(current_app.view_functions.get(request.endpoint), "writes_on_get", False)
     )
-
-
-@contextmanager
-def read_before_writing() -> Iterator[None]:
-    """Reads that open a request that may write, in a transaction of their own on SQLite, so
-    that the write lock is not held while they run (the sign-in lookup of every POST).
-
-    The objects read stay loaded when the transaction ends. On PostgreSQL, nothing changes;
-    nor when the request has already begun its transaction, which is the view's to end.
-    """
-    session = db.session()
-    if db.engine.dialect.name != "sqlite" or not _request_may_write() or session.in_transaction():
-        yield
-        return
-    reset = _reading_first.set(True)
-    try:
-        yield
-    finally:
-        _reading_first.reset(reset)
-    expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = expire_on_commit
 
 
 def emit_sqlite_begin(engine: Engine) -> None:
@@ -149,7 +122,7 @@ def emit_sqlite_begin(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: object) -> None:
-        writing = not _reading_first.get() and _request_may_write()
+        writing = _request_may_write()
         # Straight to the driver: this runs once a request, and needs no statement events.
         driver = connection.connection.driver_connection  # type: ignore[attr-defined]
         if not writing:

@@ -8,7 +8,7 @@ from flask import current_app, redirect, request, url_for
 from flask_login import LoginManager, current_user
 from sqlalchemy.exc import OperationalError
 
-from app.extensions import db, read_before_writing
+from app.extensions import db
 from app.models import User
 from app.services import accounts
 
@@ -40,8 +40,7 @@ def init_login(login_manager: LoginManager) -> None:
     @login_manager.user_loader
     def load_user(token: str) -> User | None:
         """The cookie holds a session token; a revoked or expired session signs nobody in."""
-        with read_before_writing():
-            user, seen_due = accounts.load_session_user(db.session, token, policy=session_policy())
+        user, seen_due = accounts.load_session_user(db.session, token, policy=session_policy())
         if seen_due is not None:
             try:
                 accounts.mark_session_seen(db.session, seen_due)

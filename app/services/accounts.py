@@ -9,8 +9,11 @@ from datetime import datetime, timedelta
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 
+from app.direct_reads import DirectRead
 from app.models import Country, Role, User, UserSession, utcnow
 from app.services import audit, mastery
 from app.services.errors import DomainError
@@ -108,21 +111,37 @@ def start_session(
     return token
 
 
-# Built once: on every signed-in request, composing the statement would cost more than running
-# it. The user (with the country, joined by the mapper) and just the session's columns: loading
-# the session row as an object, with the user joined under it, costs twice as much.
-_LIVE_SESSION = (
+_USER_FIELDS = tuple(attribute.key for attribute in sa_inspect(User).column_attrs)
+
+# Every signed-in request runs this, so it skips the ORM (app.direct_reads): the session's
+# columns and the user's in one row. The user's country loads when a page asks for it.
+_LIVE_SESSION = DirectRead(
     select(
-        User,
         UserSession.id,
         UserSession.remember,
         UserSession.last_seen_at,
         UserSession.expires_at,
         UserSession.revoked_at,
+        *(getattr(User, name) for name in _USER_FIELDS),
     )
-    .join(UserSession, UserSession.user_id == User.id)
+    .select_from(UserSession)
+    .join(User, UserSession.user_id == User.id)
     .where(UserSession.token_hash == bindparam("token_hash"))
 )
+
+
+def _loaded_user(session: Session, values: dict) -> User:
+    """The user of a row read outside the ORM, in the session as if the ORM had loaded it
+    (the one already there, if any, as the ORM would give it)."""
+    found = session.identity_map.get(identity_key(User, values["id"]))
+    if found is not None:
+        return found
+    # As the ORM's own loading does: a new instance, its columns set without change events.
+    user = sa_inspect(User).class_manager.new_instance()
+    user.__dict__.update(values)
+    make_transient_to_detached(user)  # persistent once added, nothing pending
+    session.add(user)
+    return user
 
 
 def load_session_user(
@@ -131,18 +150,22 @@ def load_session_user(
     """The user of a live session token (None when revoked, expired, idle too long or
     inactive), and the session's id when it is due to be marked seen (`mark_session_seen`).
 
-    A session is marked seen at most once a minute: one query on every other request.
+    It reads what is committed, on a connection of its own (app.direct_reads): it runs first
+    in a request, and leaves the request's transaction unopened. A session is marked seen at
+    most once a minute: one query on every other request.
     """
     now = now or utcnow()
-    row = session.execute(_LIVE_SESSION, {"token_hash": _token_hash(token)}).first()
+    row = _LIVE_SESSION.first(session.get_bind(), token_hash=_token_hash(token))
     if row is None:
         return None, None
-    user, session_id, remember, last_seen_at, expires_at, revoked_at = row
+    session_id, remember, last_seen_at, expires_at, revoked_at = row[:5]
     if revoked_at is not None or expires_at <= now:
         return None, None
+    values = dict(zip(_USER_FIELDS, row[5:], strict=True))
     idle = policy.remember_idle if remember else policy.idle
-    if last_seen_at + idle <= now or not user.is_active:
+    if last_seen_at + idle <= now or not values["is_active"]:
         return None, None
+    user = _loaded_user(session, values)
     user.session_token = token
     return user, (session_id if now - last_seen_at >= _SEEN_RESOLUTION else None)
 

@@ -15,6 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from app.direct_reads import DirectRead
 from app.models import Course, CourseVersion, Enrollment, LessonProgress, QuizAttempt, User, utcnow
 from app.services import audit, certification
 from app.services.errors import DomainError, NotFound
@@ -68,28 +69,29 @@ def active_enrolment(session: Session, learner: User, course: Course) -> Enrollm
     )
 
 
-# Built once: composing a statement costs more than running it on a page this hot.
-_LESSON_STATE = select(
-    Enrollment.id,
-    select(LessonProgress.id)
-    .where(
-        LessonProgress.user_id == Enrollment.user_id,
-        LessonProgress.course_id == Enrollment.course_id,
-        LessonProgress.item_key == bindparam("key"),
+# A lesson page asks this on every view of a signed-in learner: outside the ORM
+# (app.direct_reads), as the sign-in lookup before it.
+_LESSON_STATE = DirectRead(
+    select(
+        Enrollment.id,
+        select(LessonProgress.id)
+        .where(
+            LessonProgress.user_id == Enrollment.user_id,
+            LessonProgress.course_id == Enrollment.course_id,
+            LessonProgress.item_key == bindparam("key"),
+        )
+        .exists(),
+    ).where(
+        Enrollment.user_id == bindparam("user_id"),
+        Enrollment.course_id == bindparam("course_id"),
+        Enrollment.unenrolled_at.is_(None),
     )
-    .exists(),
-).where(
-    Enrollment.user_id == bindparam("user_id"),
-    Enrollment.course_id == bindparam("course_id"),
-    Enrollment.unenrolled_at.is_(None),
 )
 
 
 def lesson_state(session: Session, learner: User, course: Course, key: str) -> tuple[bool, bool]:
-    """(enrolled, lesson completed) for a lesson page: one query."""
-    row = session.execute(
-        _LESSON_STATE, {"user_id": learner.id, "course_id": course.id, "key": key}
-    ).first()
+    """(enrolled, lesson completed) for a lesson page: one query, of what is committed."""
+    row = _LESSON_STATE.first(session.get_bind(), user_id=learner.id, course_id=course.id, key=key)
     return (True, bool(row[1])) if row is not None else (False, False)
 
 

@@ -30,8 +30,9 @@ HOT_PAGES = {
     "lesson as a learner": ("learner", LESSON, 2),
     "quiz": ("learner", QUIZ, 5),
     "dashboard": ("learner", "/dashboard", 4),
-    # One of them reads the mastery totals, the same on every view (no per-process cache).
-    "focal point report": ("focal", "/focal/report", 8),
+    # One of them reads the mastery totals, the same on every view (no per-process cache);
+    # one the focal point's country (the sign-in lookup loads the person alone).
+    "focal point report": ("focal", "/focal/report", 9),
     "certificate check": ("visitor", "/verify/{code}", 3),
 }
 

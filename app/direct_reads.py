@@ -1,0 +1,130 @@
+"""Reads on the hottest path, run on the driver's connection instead of through the ORM.
+
+A signed-in page asks the database who is signed in, and a lesson page whether the lesson is
+done: two one-row reads. Through the ORM session each costs 0.4 ms of Python on SQLite around a
+query that takes 0.02 ms, and on PostgreSQL each request also pays a BEGIN and a ROLLBACK, two
+round trips more (docs/performance.md, fourth round). A `DirectRead` is a SQLAlchemy statement
+compiled once per dialect; it runs on a pooled connection in autocommit (one round trip) and
+converts its columns with the columns' own SQLAlchemy types, so it returns what the ORM would.
+
+It reads what is committed, never a session's pending changes: it suits reads at the start of a
+request, before the view has written anything. The engine's cursor events still fire (with no
+SQLAlchemy connection), so statement counters and tracing see these reads.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql import Select
+
+
+class _Prepared:
+    def __init__(self, statement: Select, dialect: Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        self.sql = compiled.string
+        self.positional = compiled.positional
+        self.parameter_names = list(compiled.positiontup or ()) if compiled.positional else []
+        self.defaults = {}
+        for name, parameter in compiled.binds.items():
+            if parameter.type.dialect_impl(dialect).bind_processor(dialect) is not None:
+                # Values are passed to the driver as given: only types it takes as they are.
+                raise TypeError(f"{name}: a direct read takes no {parameter.type!r} parameter")
+            if not parameter.required:
+                self.defaults[name] = parameter.effective_value
+        processors = [
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in statement.selected_columns
+        ]
+        # Only the columns the driver does not already return as Python wants them.
+        self.processors: list[tuple[int, Callable[[Any], Any]]] = [
+            (index, process) for index, process in enumerate(processors) if process is not None
+        ]
+
+    def parameters(self, values: Mapping[str, Any]) -> Any:
+        merged = {**self.defaults, **values}
+        if self.positional:
+            return tuple(merged[name] for name in self.parameter_names)
+        return merged
+
+    def convert(self, row: tuple) -> tuple:
+        if not self.processors:
+            return row
+        values = list(row)
+        for index, process in self.processors:
+            if values[index] is not None:
+                values[index] = process(values[index])
+        return tuple(values)
+
+
+class DirectRead:
+    """A SELECT that returns at most a few rows, run outside the ORM (see the module)."""
+
+    def __init__(self, statement: Select) -> None:
+        self.statement = statement
+        self._prepared: dict[str, _Prepared] = {}
+        self._lock = threading.Lock()
+
+    def _for(self, engine: Engine) -> _Prepared:
+        dialect = engine.dialect
+        prepared = self._prepared.get(dialect.name)
+        if prepared is None:
+            with self._lock:
+                prepared = self._prepared.setdefault(
+                    dialect.name, _Prepared(self.statement, dialect)
+                )
+        return prepared
+
+    def first(self, engine: Engine, **values: Any) -> tuple | None:
+        """The first row, its values converted as the ORM would; None when there is none."""
+        prepared = self._for(engine)
+        parameters = prepared.parameters(values)
+        dispatch = engine.dispatch
+        # One round trip instead of BEGIN, SELECT and the pool's ROLLBACK. The pool only ever
+        # hands out an idle connection, where psycopg allows the switch.
+        switch_autocommit = engine.dialect.name == "postgresql"
+        connection = engine.raw_connection()
+        cursor = None
+        try:
+            if switch_autocommit:
+                connection.driver_connection.autocommit = True
+            cursor = connection.cursor()
+            if dispatch.before_cursor_execute:
+                dispatch.before_cursor_execute(None, cursor, prepared.sql, parameters, None, False)
+            cursor.execute(prepared.sql, parameters)
+            row = cursor.fetchone()
+            if dispatch.after_cursor_execute:
+                dispatch.after_cursor_execute(None, cursor, prepared.sql, parameters, None, False)
+            cursor.close()
+        except engine.dialect.loaded_dbapi.Error as error:
+            # As SQLAlchemy does for its own statements: a lost server drops the connection
+            # from the pool, and the error arrives as SQLAlchemy's.
+            lost = engine.dialect.is_disconnect(error, connection, cursor)
+            if lost:
+                connection.invalidate(error)
+            raise DBAPIError.instance(
+                prepared.sql,
+                parameters,
+                error,
+                engine.dialect.loaded_dbapi.Error,
+                connection_invalidated=lost,
+                dialect=engine.dialect,
+            ) from error
+        finally:
+            if switch_autocommit and connection.is_valid:
+                _end_autocommit(connection)
+            connection.close()
+        return None if row is None else prepared.convert(tuple(row))
+
+
+def _end_autocommit(connection: Any) -> None:
+    """Back to transactions before the pool lends the connection to the ORM; a connection
+    that cannot switch back (its server gone) is dropped from the pool instead."""
+    try:
+        connection.driver_connection.autocommit = False
+    except Exception as error:  # noqa: BLE001 - whatever the driver raises, the connection goes
+        connection.invalidate(error)
