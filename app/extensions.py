@@ -5,6 +5,9 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from flask import current_app, has_request_context, request
 from flask_limiter import Limiter
@@ -102,6 +105,8 @@ def sqlite_engine_options(options: dict) -> dict:
 # lock when they begin, and wait for it. The sign-in lookup that opens every request runs
 # before, outside the transaction (app.services.accounts), so the lock is not held for it.
 _WRITING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Set inside `reads_before_writing`: the transactions begun there only read.
+_reading_first: ContextVar[list | None] = ContextVar("reading_first", default=None)
 
 
 def _request_may_write() -> bool:
@@ -109,6 +114,35 @@ def _request_may_write() -> bool:
         request.method in _WRITING_METHODS
         or getattr(current_app.view_functions.get(request.endpoint), "writes_on_get", False)
     )
+
+
+@contextmanager
+def reads_before_writing() -> Iterator[None]:
+    """The reads a writing view makes before its first write, in a transaction of their own on
+    SQLite, so that the write lock, which every writer of every worker waits for, is held for
+    the writes alone (a quiz submission's grading runs between the two).
+
+    The objects read stay loaded when that transaction ends; writes that follow must not rely
+    on nothing having changed since (a conditional UPDATE, say). On PostgreSQL nothing
+    changes; nor when the view's transaction had begun before the block, which is the view's
+    to end.
+    """
+    if db.engine.dialect.name != "sqlite" or not _request_may_write():
+        yield
+        return
+    began: list = []
+    reset = _reading_first.set(began)
+    try:
+        yield
+    finally:
+        _reading_first.reset(reset)
+    if began:
+        session = db.session()
+        expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
+        try:
+            session.commit()
+        finally:
+            session.expire_on_commit = expire_on_commit
 
 
 def emit_sqlite_begin(engine: Engine) -> None:
@@ -122,7 +156,10 @@ def emit_sqlite_begin(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: object) -> None:
-        writing = _request_may_write()
+        reading = _reading_first.get()
+        if reading is not None:
+            reading.append(True)
+        writing = reading is None and _request_may_write()
         # Straight to the driver: this runs once a request, and needs no statement events.
         driver = connection.connection.driver_connection  # type: ignore[attr-defined]
         if not writing:

@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from app import policy
 from app.certificates import share as certificate_share
-from app.extensions import db
+from app.extensions import db, reads_before_writing
 from app.focal.forms import ActionForm
 from app.models import REVOCATION_LABELS, Certificate, Course, MediaFile, QuizAttempt, utcnow
 from app.services import catalog, certificates, enrolment, grading, progress
@@ -268,10 +268,18 @@ def attempt(attempt_id: int):
 def answer(attempt_id: int):
     """Save the answers, or submit them for grading."""
     saving = request.form.get("action") == "save"
-    # Grading reads the course and the quiz's questions too: load them with the attempt in one
-    # query (attempt_or_404 then finds the attempt in the session).
-    loaded = None if saving else grading.attempt_to_grade(db.session, attempt_id)
-    found = attempt_or_404(attempt_id)  # the CSRF token was checked before the view (CSRFProtect)
+    # The CSRF token was checked before the view (CSRFProtect).
+    if saving:
+        found, loaded = attempt_or_404(attempt_id), None
+    else:
+        # Grading reads the course and the quiz's questions too: they load with the attempt in
+        # one query (attempt_or_404 then finds it in the session), before the write lock, so
+        # grading runs without holding it. The claim of the attempt is conditional; the time
+        # is taken before the read, so a late attempt's saved answers were final when read.
+        now = utcnow()
+        with reads_before_writing():
+            loaded = grading.attempt_to_grade(db.session, attempt_id)
+            found = attempt_or_404(attempt_id)
     raw = answers_from_form(request.form)
     session = db.session()
     # Only the redirect follows the commit: nothing read before it needs reloading.
@@ -287,7 +295,7 @@ def answer(attempt_id: int):
                 abort(404)
             _, course, quiz = loaded
             grading.submit_attempt(
-                session, found, raw, learner=current_user, course=course, quiz=quiz
+                session, found, raw, learner=current_user, course=course, quiz=quiz, now=now
             )
     except grading.AttemptClosed:
         session.rollback()

@@ -12,10 +12,11 @@ from sqlalchemy import event, select, text
 
 from app import create_app
 from app.authoring.importer import import_course_folder
-from app.extensions import QueuedWriterConnection, db
-from app.models import Course, Enrollment, utcnow
+from app.extensions import QueuedWriterConnection, db, reads_before_writing
+from app.models import Course, Enrollment, QuizAttempt, utcnow
 from tests.conftest import FIXTURE_COURSES, RequestIsolatedClient, make_config, note_backend
 from tests.factories import csrf_token, make_user, sign_in
+from tests.web.test_learning import answer_form, start
 
 
 def connect(path: Path) -> QueuedWriterConnection:
@@ -134,5 +135,62 @@ def test_a_post_looks_up_its_signed_in_person_before_taking_the_write_lock(tmp_p
         # The lookup is the request's first statement, in no transaction: nothing to end.
         assert lookup == 0 and lookup < write_lock
         assert "BEGIN" not in statements[:write_lock]
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_a_quiz_submission_grades_before_taking_the_write_lock(tmp_path: Path):
+    """The attempt and its questions are read in a transaction of their own; the write lock
+    is taken only for the claim and what follows it."""
+    note_backend("sqlite")
+    app = create_app(make_config(f"sqlite:///{tmp_path / 'portal.sqlite3'}"))
+    app.test_client_class = RequestIsolatedClient
+    with app.app_context():
+        db.create_all()
+        import_course_folder(db.session, FIXTURE_COURSES / "format-tour")
+        db.session.commit()
+        learner = make_user()
+        course_id = db.session.scalar(select(Course.id))
+        db.session.add(Enrollment(user_id=learner.id, course_id=course_id, enrolled_at=utcnow()))
+        db.session.commit()
+        client = app.test_client()
+        sign_in(client, learner)
+        attempt_url = start(client)
+        form = answer_form(client.get(attempt_url).get_data(as_text=True), right=True)
+        statements: list[str] = []
+        db.session.remove()
+        db.engine.dispose()  # new connections, each traced from the start
+
+        @event.listens_for(db.engine, "connect")
+        def trace(dbapi_connection, _record) -> None:  # noqa: ANN001
+            dbapi_connection.set_trace_callback(statements.append)
+
+        answer = client.post(attempt_url, data=form)
+        assert answer.status_code == 302
+        assert db.session.scalar(select(QuizAttempt.passed)) is True
+        read = next(i for i, s in enumerate(statements) if "FROM quiz_attempts JOIN" in s)
+        claim = next(i for i, s in enumerate(statements) if s.startswith("UPDATE quiz_attempts"))
+        write_lock = statements.index("BEGIN IMMEDIATE")
+        assert statements[read - 1] == "BEGIN"  # deferred: a reader, not queued for the lock
+        assert read < statements.index("COMMIT", read) < write_lock < claim
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_reads_inside_a_begun_write_leave_that_transaction_to_the_view(tmp_path: Path):
+    note_backend("sqlite")
+    app = create_app(make_config(f"sqlite:///{tmp_path / 'portal.sqlite3'}"))
+    with app.app_context():
+        db.create_all()
+        db.session.execute(text("CREATE TABLE marks (writer TEXT)"))
+        db.session.commit()
+        with app.test_request_context("/", method="POST"):
+            db.session.execute(text("INSERT INTO marks VALUES ('view')"))
+            with reads_before_writing():
+                db.session.execute(text("SELECT 1"))
+            assert db.session().in_transaction()  # not committed on the view's behalf
+            db.session.rollback()
+            assert db.session.execute(text("SELECT count(*) FROM marks")).scalar() == 0
+            db.session.rollback()
         db.session.remove()
         db.engine.dispose()
