@@ -33,7 +33,12 @@ def create_app(config: type[Config] | None = None) -> Flask:
     from app import cli, errors, security
     from app.admin.views import bp as admin_bp
     from app.api.views import bp as api_bp
-    from app.auth.session import init_login, no_store_when_signed_in, require_two_factor_for_staff
+    from app.auth.session import (
+        SessionCookie,
+        init_login,
+        no_store_when_signed_in,
+        require_two_factor_for_staff,
+    )
     from app.auth.views import bp as auth_bp
     from app.auth.views import invitations_bp
     from app.extensions import (
@@ -62,6 +67,7 @@ def create_app(config: type[Config] | None = None) -> Flask:
 
         Migrate(app, db, directory=str(BASE_DIR / "migrations"))
     csrf.init_app(app)
+    app.session_interface = SessionCookie()
     login_manager.init_app(app)
     init_login(login_manager)
     limiter.init_app(app)

@@ -141,6 +141,18 @@ def test_an_idle_session_and_an_old_session_end(client, app):
     assert client.get("/dashboard").status_code == 302
 
 
+def test_a_new_secret_key_keeps_sessions_signed_with_a_fallback_key_only(client, app):
+    user = make_user()
+    sign_in(client, user)
+    assert client.get("/dashboard").status_code == 200
+    old_key = app.secret_key
+    app.secret_key = "a new key, the old one kept as a fallback" * 2
+    app.config["SECRET_KEY_FALLBACKS"] = [old_key]
+    assert client.get("/dashboard").status_code == 200
+    app.config["SECRET_KEY_FALLBACKS"] = []
+    assert client.get("/dashboard").status_code == 302  # the cookie no longer verifies
+
+
 def test_signed_in_pages_are_never_cached_and_cookies_are_httponly_lax(client):
     user = make_user()
     response = sign_in(client, user, remember="y")
