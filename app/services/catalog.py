@@ -139,7 +139,8 @@ def _public(question: Question) -> PublicQuestion:
 # Every page shows the published courses, and a lesson page its lesson: rows that change only
 # when an author publishes. Pages that only read (GET) take them from a per-process cache of
 # read-only snapshots instead of querying and decoding them again for every request; anything
-# that writes (completing, attempts, enrolment) keeps reading the database.
+# that writes (completing, attempts, enrolment) keeps reading the database, except grading,
+# which reads a quiz of the version the attempt began on: a version never changes.
 
 
 class PublishedVersion(SimpleNamespace):
@@ -253,6 +254,25 @@ def cached_lesson(session: Session, version: Any, key: str) -> SimpleNamespace:
     return _cached_item(
         session, ("lesson", version.id, key), lambda: _columns(get_lesson(session, version, key))
     )
+
+
+def cached_quiz_to_grade(session: Session, version_id: int, key: str) -> SimpleNamespace:
+    """A quiz of a version with all its questions, answers included, as read-only snapshots
+    from memory: what grading reads (`Quiz` and `Question` columns, `questions` in order)."""
+
+    def load() -> SimpleNamespace:
+        quiz = session.scalar(
+            select(Quiz)
+            .where(Quiz.version_id == version_id, Quiz.key == key)
+            .options(selectinload(Quiz.questions))
+        )
+        if quiz is None:
+            raise NotFound(f"no quiz {key!r} in version {version_id}")
+        snapshot = _columns(quiz)
+        snapshot.questions = tuple(_columns(question) for question in quiz.questions)
+        return snapshot
+
+    return _cached_item(session, ("grading", version_id, key), load)
 
 
 def cached_quiz_page(session: Session, version: Any, key: str) -> QuizPage:

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.models import (
@@ -28,8 +28,8 @@ from app.models import (
     User,
     utcnow,
 )
-from app.services import audit, mastery
-from app.services.errors import DomainError
+from app.services import audit, catalog, mastery
+from app.services.errors import DomainError, NotFound
 from app.services.progress import record_completion_if_done, require_enrolment, touch_enrolment
 
 # Network and clicking take time: a submission this soon after the deadline is still on time.
@@ -226,11 +226,9 @@ def save_answers(
 
 # Built once: composing these statements costs more than running them (submission is hot).
 _ATTEMPT_TO_GRADE = (
-    select(QuizAttempt, Course, Quiz)
+    select(QuizAttempt, Course)
     .join(Course, Course.id == QuizAttempt.course_id)
-    .join(Quiz, (Quiz.version_id == QuizAttempt.version_id) & (Quiz.key == QuizAttempt.quiz_key))
     .where(QuizAttempt.id == bindparam("attempt_id"))
-    .options(joinedload(Quiz.questions))
 )
 _CLAIM = (
     update(QuizAttempt)
@@ -249,10 +247,19 @@ _CLAIM = (
 _INSERT_RESPONSES = insert(QuestionResponse.__table__).returning(QuestionResponse.__table__.c.id)
 
 
-def attempt_to_grade(session: Session, attempt_id: int) -> tuple[QuizAttempt, Course, Quiz] | None:
-    """An attempt with its course and its quiz's questions, all that grading reads: one query."""
-    row = session.execute(_ATTEMPT_TO_GRADE, {"attempt_id": attempt_id}).unique().first()
-    return None if row is None else (row[0], row[1], row[2])
+def attempt_to_grade(session: Session, attempt_id: int) -> tuple[QuizAttempt, Course, Any] | None:
+    """An attempt with its course (one query) and its quiz with the questions, all that grading
+    reads. The quiz is the attempt's version's, read-only from memory (`cached_quiz_to_grade`);
+    None when the attempt, or its quiz, does not exist."""
+    row = session.execute(_ATTEMPT_TO_GRADE, {"attempt_id": attempt_id}).first()
+    if row is None:
+        return None
+    attempt, course = row
+    try:
+        quiz = catalog.cached_quiz_to_grade(session, attempt.version_id, attempt.quiz_key)
+    except NotFound:
+        return None
+    return attempt, course, quiz
 
 
 def submit_attempt(

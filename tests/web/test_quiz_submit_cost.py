@@ -1,7 +1,8 @@
 """A quiz submission sends a fixed, small number of SQL statements, whatever the quiz's size.
 
 Submitting is the busiest write of the site. Through the real route, a submission reads the
-learner's session and the attempt with its course and questions (one statement each), then
+learner's session and the attempt with its course (one statement each; the quiz's questions
+come from memory once a worker has graded the quiz, a version never changes), then
 writes five: the update that claims the attempt, one INSERT of every mark, one upsert of the
 marks into the country's mastery totals (for a learner with a country), the enrolment's last
 activity and the audit event. A pass adds two reads to see whether the course is complete.
@@ -26,10 +27,12 @@ from app.models import (
     QuizAttempt,
     utcnow,
 )
+from app.services import catalog
 from tests.factories import make_user, sign_in, submit
 from tests.web.test_learning import answer_form
 
-READS = 2  # the signed-in session with its user; the attempt with its course and questions
+READS = 2  # the signed-in session with its user; the attempt with its course
+QUIZ_LOAD = 2  # a worker's first grading of a quiz: the quiz, its questions
 WRITES = ["UPDATE quiz_attempts", "INSERT INTO question_responses", "INSERT INTO mastery_totals",
           "UPDATE enrollments", "INSERT INTO audit_events"]  # fmt: skip
 QUIZ = "/courses/format-tour/basics/check"
@@ -60,10 +63,21 @@ def open_attempt(client, quiz_url: str) -> tuple[str, str]:  # noqa: ANN001
     return attempt_url, client.get(attempt_url).get_data(as_text=True)
 
 
-def submitted(count_queries, client, quiz_url: str, *, right: bool) -> list[str]:  # noqa: ANN001
-    """Submit a new attempt at the quiz; the statements the submission sent."""
+def submitted(
+    count_queries,  # noqa: ANN001
+    client,  # noqa: ANN001
+    quiz_url: str,
+    *,
+    right: bool,
+    warm: bool = True,
+) -> list[str]:
+    """Submit a new attempt at the quiz; the statements the submission sent (by a worker that
+    has graded this quiz before, unless `warm` is false)."""
     attempt_url, html = open_attempt(client, quiz_url)
     form = answer_form(html, right=right)
+    if warm:
+        attempt = db.session.scalars(select(QuizAttempt).order_by(QuizAttempt.id.desc())).first()
+        catalog.cached_quiz_to_grade(db.session, attempt.version_id, attempt.quiz_key)
     with count_queries() as counter:
         response = client.post(attempt_url, data=form)
     assert response.status_code == 302
@@ -95,6 +109,17 @@ def test_a_failed_submission_sends_two_reads_and_five_writes(signed_in, count_qu
     assert db.session.scalar(select(Enrollment.last_activity_at)) is not None
     actions = db.session.scalars(select(AuditEvent.action)).all()
     assert actions.count("attempt.submitted") == 1
+
+
+def test_a_workers_first_grading_of_a_quiz_reads_it_once(signed_in, count_queries):
+    statements = submitted(count_queries, signed_in, QUIZ, right=False, warm=False)
+    assert kinds(statements) == ["SELECT"] * (READS + QUIZ_LOAD) + WRITES, statements
+    assert "FROM quizzes" in statements[READS] and "FROM questions" in statements[READS + 1]
+    attempt_url, html = open_attempt(signed_in, QUIZ)
+    form = answer_form(html, right=False)
+    with count_queries() as counter:
+        assert signed_in.post(attempt_url, data=form).status_code == 302
+    assert kinds(counter.statements) == ["SELECT"] * READS + WRITES, counter.statements
 
 
 def test_a_learner_without_a_country_adds_nothing_to_the_mastery_totals(
