@@ -137,12 +137,19 @@ def reads_before_writing() -> Iterator[None]:
     finally:
         _reading_first.reset(reset)
     if began:
-        session = db.session()
-        expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
-        try:
-            session.commit()
-        finally:
-            session.expire_on_commit = expire_on_commit
+        commit_keeping_loaded()
+
+
+def commit_keeping_loaded() -> None:
+    """Commit the request's session, the objects it loaded left loaded: when what was
+    committed did not change them, reloading them would cost a query, and a connection held
+    to the end of the request."""
+    session = db.session()
+    expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire_on_commit
 
 
 def emit_sqlite_begin(engine: Engine) -> None:

@@ -10,7 +10,7 @@ from flask_login import LoginManager, current_user
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy.exc import OperationalError
 
-from app.extensions import db
+from app.extensions import commit_keeping_loaded, db
 from app.models import User
 from app.services import accounts
 
@@ -62,10 +62,12 @@ def init_login(login_manager: LoginManager) -> None:
         if seen_due is not None:
             try:
                 accounts.mark_session_seen(db.session, seen_due)
-                db.session.commit()
+                # The user was read outside the transaction and is not changed by it: reloaded,
+                # it would hold a connection the lesson page's own read then could not reuse.
+                commit_keeping_loaded()
             except OperationalError:
-                # SQLite refuses a write when another process wrote since this request began
-                # reading; the idle clock is kept to the minute, so the next request tries again.
+                # SQLite may find the database busy past its timeout; the idle clock is kept to
+                # the minute, so the next request tries again.
                 db.session.rollback()
         return user
 
