@@ -6,11 +6,23 @@ import re
 from collections.abc import Iterable
 from itertools import count
 
+from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from werkzeug.test import TestResponse
 
 from app.extensions import db
-from app.models import Country, Course, Question, QuestionResponse, QuizAttempt, Role, User, utcnow
+from app.models import (
+    Country,
+    Course,
+    Enrollment,
+    Question,
+    QuestionResponse,
+    QuizAttempt,
+    Role,
+    User,
+    utcnow,
+)
 from app.services.passwords import hash_password
 
 PASSWORD = "correct horse battery staple"
@@ -111,3 +123,20 @@ def sign_in(client: FlaskClient, user: User, password: str = PASSWORD, **kwargs)
     response = submit(client, "/auth/login", {"email": user.email, "password": password, **kwargs})
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
     return response
+
+
+def enrolled_learner_client(app: Flask) -> FlaskClient:
+    """Inside the app's context, its tables created: the sample course imported, and a client
+    signed in as a learner enrolled in it."""
+    from app.authoring.importer import import_course_folder
+    from tests.conftest import FIXTURE_COURSES
+
+    import_course_folder(db.session, FIXTURE_COURSES / "format-tour")
+    db.session.commit()
+    learner = make_user()
+    course_id = db.session.scalar(select(Course.id))
+    db.session.add(Enrollment(user_id=learner.id, course_id=course_id, enrolled_at=utcnow()))
+    db.session.commit()
+    client = app.test_client()
+    sign_in(client, learner)
+    return client

@@ -9,12 +9,11 @@ from pathlib import Path
 from sqlalchemy import event, select, update
 
 from app import create_app
-from app.authoring.importer import import_course_folder
 from app.extensions import db
-from app.models import Course, Enrollment, UserSession, utcnow
+from app.models import UserSession, utcnow
 from app.services import catalog
-from tests.conftest import FIXTURE_COURSES, POSTGRES_URL, RequestIsolatedClient, make_config
-from tests.factories import make_user, sign_in
+from tests.conftest import POSTGRES_URL, RequestIsolatedClient, make_config
+from tests.factories import enrolled_learner_client
 
 LESSON = "/courses/format-tour/basics/front-matter"
 
@@ -34,15 +33,7 @@ def test_a_lesson_page_due_to_mark_its_session_seen_reuses_the_pools_connection(
             db.drop_all()
         db.create_all()
         try:
-            import_course_folder(db.session, FIXTURE_COURSES / "format-tour")
-            learner = make_user()
-            course_id = db.session.scalar(select(Course.id))
-            db.session.add(
-                Enrollment(user_id=learner.id, course_id=course_id, enrolled_at=utcnow())
-            )
-            db.session.commit()
-            client = app.test_client()
-            sign_in(client, learner)
+            client = enrolled_learner_client(app)
             assert client.get(LESSON).status_code == 200  # caches filled
             connects: list[object] = []
             event.listen(db.engine, "connect", lambda *_: connects.append(1))

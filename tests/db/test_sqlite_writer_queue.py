@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import event, select, text
 
 from app import create_app
-from app.authoring.importer import import_course_folder
 from app.extensions import QueuedWriterConnection, db, reads_before_writing
-from app.models import Course, Enrollment, QuizAttempt, utcnow
-from tests.conftest import FIXTURE_COURSES, RequestIsolatedClient, make_config, note_backend
-from tests.factories import csrf_token, make_user, sign_in
+from app.models import QuizAttempt
+from tests.conftest import RequestIsolatedClient, make_config, note_backend
+from tests.factories import csrf_token, enrolled_learner_client
 from tests.web.test_learning import answer_form, start
 
 
@@ -104,77 +105,59 @@ def test_requests_that_write_take_the_queue(tmp_path: Path):
         db.engine.dispose()
 
 
-def test_a_post_looks_up_its_signed_in_person_before_taking_the_write_lock(tmp_path: Path):
+def traced_statements() -> list[str]:
+    """Every statement SQLite runs from now on, as it runs it (BEGIN and COMMIT included)."""
+    statements: list[str] = []
+    db.session.remove()
+    db.engine.dispose()  # new connections, each traced from the start
+
+    @event.listens_for(db.engine, "connect")
+    def trace(dbapi_connection, _record) -> None:  # noqa: ANN001
+        dbapi_connection.set_trace_callback(statements.append)
+
+    return statements
+
+
+@pytest.fixture
+def learner_client(tmp_path: Path) -> Iterator[FlaskClient]:
+    """A client signed in as an enrolled learner, on a SQLite file; the app's context open."""
     note_backend("sqlite")
     app = create_app(make_config(f"sqlite:///{tmp_path / 'portal.sqlite3'}"))
     app.test_client_class = RequestIsolatedClient
     with app.app_context():
         db.create_all()
-        import_course_folder(db.session, FIXTURE_COURSES / "format-tour")
-        db.session.commit()
-        learner = make_user()
-        course_id = db.session.scalar(select(Course.id))
-        db.session.add(Enrollment(user_id=learner.id, course_id=course_id, enrolled_at=utcnow()))
-        db.session.commit()
-        client = app.test_client()
-        sign_in(client, learner)
-        lesson = "/courses/format-tour/basics/front-matter"
-        token = csrf_token(client.get(lesson).get_data(as_text=True))
-        statements: list[str] = []
-        db.session.remove()
-        db.engine.dispose()  # new connections, each traced from the start
-
-        @event.listens_for(db.engine, "connect")
-        def trace(dbapi_connection, _record) -> None:  # noqa: ANN001
-            dbapi_connection.set_trace_callback(statements.append)
-
-        answer = client.post(f"{lesson}/complete", data={"csrf_token": token})
-        assert answer.status_code == 302, answer.get_data(as_text=True)[-1500:]
-        lookup = next(i for i, s in enumerate(statements) if "FROM user_sessions JOIN users" in s)
-        write_lock = statements.index("BEGIN IMMEDIATE")
-        # The lookup is the request's first statement, in no transaction: nothing to end.
-        assert lookup == 0 and lookup < write_lock
-        assert "BEGIN" not in statements[:write_lock]
+        yield enrolled_learner_client(app)
         db.session.remove()
         db.engine.dispose()
 
 
-def test_a_quiz_submission_grades_before_taking_the_write_lock(tmp_path: Path):
+def test_a_post_looks_up_its_signed_in_person_before_taking_the_write_lock(learner_client):
+    lesson = "/courses/format-tour/basics/front-matter"
+    token = csrf_token(learner_client.get(lesson).get_data(as_text=True))
+    statements = traced_statements()
+    answer = learner_client.post(f"{lesson}/complete", data={"csrf_token": token})
+    assert answer.status_code == 302, answer.get_data(as_text=True)[-1500:]
+    lookup = next(i for i, s in enumerate(statements) if "FROM user_sessions JOIN users" in s)
+    write_lock = statements.index("BEGIN IMMEDIATE")
+    # The lookup is the request's first statement, in no transaction: nothing to end.
+    assert lookup == 0 and lookup < write_lock
+    assert "BEGIN" not in statements[:write_lock]
+
+
+def test_a_quiz_submission_grades_before_taking_the_write_lock(learner_client):
     """The attempt and its questions are read in a transaction of their own; the write lock
     is taken only for the claim and what follows it."""
-    note_backend("sqlite")
-    app = create_app(make_config(f"sqlite:///{tmp_path / 'portal.sqlite3'}"))
-    app.test_client_class = RequestIsolatedClient
-    with app.app_context():
-        db.create_all()
-        import_course_folder(db.session, FIXTURE_COURSES / "format-tour")
-        db.session.commit()
-        learner = make_user()
-        course_id = db.session.scalar(select(Course.id))
-        db.session.add(Enrollment(user_id=learner.id, course_id=course_id, enrolled_at=utcnow()))
-        db.session.commit()
-        client = app.test_client()
-        sign_in(client, learner)
-        attempt_url = start(client)
-        form = answer_form(client.get(attempt_url).get_data(as_text=True), right=True)
-        statements: list[str] = []
-        db.session.remove()
-        db.engine.dispose()  # new connections, each traced from the start
-
-        @event.listens_for(db.engine, "connect")
-        def trace(dbapi_connection, _record) -> None:  # noqa: ANN001
-            dbapi_connection.set_trace_callback(statements.append)
-
-        answer = client.post(attempt_url, data=form)
-        assert answer.status_code == 302
-        assert db.session.scalar(select(QuizAttempt.passed)) is True
-        read = next(i for i, s in enumerate(statements) if "FROM quiz_attempts JOIN" in s)
-        claim = next(i for i, s in enumerate(statements) if s.startswith("UPDATE quiz_attempts"))
-        write_lock = statements.index("BEGIN IMMEDIATE")
-        assert statements[read - 1] == "BEGIN"  # deferred: a reader, not queued for the lock
-        assert read < statements.index("COMMIT", read) < write_lock < claim
-        db.session.remove()
-        db.engine.dispose()
+    attempt_url = start(learner_client)
+    form = answer_form(learner_client.get(attempt_url).get_data(as_text=True), right=True)
+    statements = traced_statements()
+    answer = learner_client.post(attempt_url, data=form)
+    assert answer.status_code == 302
+    assert db.session.scalar(select(QuizAttempt.passed)) is True
+    read = next(i for i, s in enumerate(statements) if "FROM quiz_attempts JOIN" in s)
+    claim = next(i for i, s in enumerate(statements) if s.startswith("UPDATE quiz_attempts"))
+    write_lock = statements.index("BEGIN IMMEDIATE")
+    assert statements[read - 1] == "BEGIN"  # deferred: a reader, not queued for the lock
+    assert read < statements.index("COMMIT", read) < write_lock < claim
 
 
 def test_reads_inside_a_begun_write_leave_that_transaction_to_the_view(tmp_path: Path):
