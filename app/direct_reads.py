@@ -7,9 +7,12 @@ round trips more (docs/performance.md, fourth round). A `DirectRead` is a SQLAlc
 compiled once per dialect; it runs on a pooled connection in autocommit (one round trip) and
 converts its columns with the columns' own SQLAlchemy types, so it returns what the ORM would.
 
-It reads what is committed, never a session's pending changes: it suits reads at the start of a
-request, before the view has written anything. The engine's cursor events still fire (with no
-SQLAlchemy connection), so statement counters and tracing see these reads.
+When the ORM session already holds a connection (the request has read or written through it),
+the read runs on that connection instead, inside its transaction: it sees what the session
+has flushed, and a worker whose pool keeps one connection per thread (production) never
+needs a second one, which the pool would open and close again for every such request. The
+engine's cursor events still fire (with no SQLAlchemy connection), so statement counters and
+tracing see these reads.
 """
 
 from __future__ import annotations
@@ -18,9 +21,25 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.sql import Select
+
+# Where a session keeps the connection its transaction holds, while it holds one.
+_HELD = "direct_reads.connection"
+
+
+@event.listens_for(Session, "after_begin")
+def _note_held_connection(session: Session, _transaction: object, connection: Connection) -> None:
+    session.info[_HELD] = connection
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_held_connection(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the outermost transaction: its connections go back
+        session.info.pop(_HELD, None)
 
 
 class _Prepared:
@@ -79,46 +98,63 @@ class DirectRead:
                 )
         return prepared
 
-    def first(self, engine: Engine, **values: Any) -> tuple | None:
+    def first(self, session: Session, **values: Any) -> tuple | None:
         """The first row, its values converted as the ORM would; None when there is none."""
+        engine = session.get_bind()
         prepared = self._for(engine)
         parameters = prepared.parameters(values)
-        dispatch = engine.dispatch
-        # One round trip instead of BEGIN, SELECT and the pool's ROLLBACK. The pool only ever
-        # hands out an idle connection, where psycopg allows the switch.
-        switch_autocommit = engine.dialect.name == "postgresql"
-        connection = engine.raw_connection()
-        cursor = None
-        try:
-            if switch_autocommit:
-                connection.driver_connection.autocommit = True
-            cursor = connection.cursor()
-            if dispatch.before_cursor_execute:
-                dispatch.before_cursor_execute(None, cursor, prepared.sql, parameters, None, False)
-            cursor.execute(prepared.sql, parameters)
-            row = cursor.fetchone()
-            if dispatch.after_cursor_execute:
-                dispatch.after_cursor_execute(None, cursor, prepared.sql, parameters, None, False)
-            cursor.close()
-        except engine.dialect.loaded_dbapi.Error as error:
-            # As SQLAlchemy does for its own statements: a lost server drops the connection
-            # from the pool, and the error arrives as SQLAlchemy's.
-            lost = engine.dialect.is_disconnect(error, connection, cursor)
-            if lost:
-                connection.invalidate(error)
-            raise DBAPIError.instance(
-                prepared.sql,
-                parameters,
-                error,
-                engine.dialect.loaded_dbapi.Error,
-                connection_invalidated=lost,
-                dialect=engine.dialect,
-            ) from error
-        finally:
-            if switch_autocommit and connection.is_valid:
-                _end_autocommit(connection)
-            connection.close()
+        held = session.info.get(_HELD)
+        if held is not None:
+            row = _run(engine, held.connection, prepared.sql, parameters)
+        else:
+            row = _run_alone(engine, prepared.sql, parameters)
         return None if row is None else prepared.convert(tuple(row))
+
+
+def _run_alone(engine: Engine, sql: str, parameters: Any) -> Any:
+    """On a connection of the pool, in autocommit: one round trip instead of BEGIN, SELECT and
+    the pool's ROLLBACK. The pool only ever hands out an idle connection, where psycopg allows
+    the switch."""
+    switch_autocommit = engine.dialect.name == "postgresql"
+    connection = engine.raw_connection()
+    try:
+        if switch_autocommit:
+            connection.driver_connection.autocommit = True
+        return _run(engine, connection, sql, parameters)
+    finally:
+        if switch_autocommit and connection.is_valid:
+            _end_autocommit(connection)
+        connection.close()
+
+
+def _run(engine: Engine, connection: Any, sql: str, parameters: Any) -> Any:
+    """The first row from the driver, the engine's cursor events around it."""
+    dispatch = engine.dispatch
+    cursor = None
+    try:
+        cursor = connection.cursor()
+        if dispatch.before_cursor_execute:
+            dispatch.before_cursor_execute(None, cursor, sql, parameters, None, False)
+        cursor.execute(sql, parameters)
+        row = cursor.fetchone()
+        if dispatch.after_cursor_execute:
+            dispatch.after_cursor_execute(None, cursor, sql, parameters, None, False)
+        cursor.close()
+        return row
+    except engine.dialect.loaded_dbapi.Error as error:
+        # As SQLAlchemy does for its own statements: a lost server drops the connection
+        # from the pool, and the error arrives as SQLAlchemy's.
+        lost = engine.dialect.is_disconnect(error, connection, cursor)
+        if lost:
+            connection.invalidate(error)
+        raise DBAPIError.instance(
+            sql,
+            parameters,
+            error,
+            engine.dialect.loaded_dbapi.Error,
+            connection_invalidated=lost,
+            dialect=engine.dialect,
+        ) from error
 
 
 def _end_autocommit(connection: Any) -> None:

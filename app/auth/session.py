@@ -62,8 +62,8 @@ def init_login(login_manager: LoginManager) -> None:
         if seen_due is not None:
             try:
                 accounts.mark_session_seen(db.session, seen_due)
-                # The user was read outside the transaction and is not changed by it: reloaded,
-                # it would hold a connection the lesson page's own read then could not reuse.
+                # The user, read outside the transaction, is not changed by it: reloading it
+                # would cost a query.
                 commit_keeping_loaded()
             except OperationalError:
                 # SQLite may find the database busy past its timeout; the idle clock is kept to

@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from app import policy
 from app.certificates import share as certificate_share
-from app.extensions import db, reads_before_writing
+from app.extensions import commit_keeping_loaded, db, reads_before_writing
 from app.focal.forms import ActionForm
 from app.models import REVOCATION_LABELS, Certificate, Course, MediaFile, QuizAttempt, utcnow
 from app.services import catalog, certificates, enrolment, grading, progress
@@ -282,8 +282,6 @@ def answer(attempt_id: int):
             found = attempt_or_404(attempt_id)
     raw = answers_from_form(request.form)
     session = db.session()
-    # Only the redirect follows the commit: nothing read before it needs reloading.
-    expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
     try:
         if saving:
             if grading.save_answers(session, found, raw):
@@ -301,12 +299,11 @@ def answer(attempt_id: int):
         session.rollback()
         flash("This attempt was already submitted; here is its result.", "info")
     except grading.InvalidAnswers as error:
-        session.commit()  # keeps the audit record of the refusal
+        commit_keeping_loaded()  # keeps the audit record of the refusal
         flash(f"Your answers could not be accepted: {error} Nothing was changed.", "error")
     else:
-        session.commit()
-    finally:
-        session.expire_on_commit = expire_on_commit
+        # Only the redirect follows: nothing read before needs reloading.
+        commit_keeping_loaded()
     return redirect(url_for("learn.attempt", attempt_id=attempt_id))
 
 

@@ -150,12 +150,12 @@ def load_session_user(
     """The user of a live session token (None when revoked, expired, idle too long or
     inactive), and the session's id when it is due to be marked seen (`mark_session_seen`).
 
-    It reads what is committed, on a connection of its own (app.direct_reads): it runs first
-    in a request, and leaves the request's transaction unopened. A session is marked seen at
-    most once a minute: one query on every other request.
+    It runs outside the ORM (app.direct_reads): first in a request, it leaves the request's
+    transaction unopened. A session is marked seen at most once a minute: one query on every
+    other request.
     """
     now = now or utcnow()
-    row = _LIVE_SESSION.first(session.get_bind(), token_hash=_token_hash(token))
+    row = _LIVE_SESSION.first(session, token_hash=_token_hash(token))
     if row is None:
         return None, None
     session_id, remember, last_seen_at, expires_at, revoked_at = row[:5]

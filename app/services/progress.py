@@ -90,8 +90,8 @@ _LESSON_STATE = DirectRead(
 
 
 def lesson_state(session: Session, learner: User, course: Course, key: str) -> tuple[bool, bool]:
-    """(enrolled, lesson completed) for a lesson page: one query, of what is committed."""
-    row = _LESSON_STATE.first(session.get_bind(), user_id=learner.id, course_id=course.id, key=key)
+    """(enrolled, lesson completed) for a lesson page: one query."""
+    row = _LESSON_STATE.first(session, user_id=learner.id, course_id=course.id, key=key)
     return (True, bool(row[1])) if row is not None else (False, False)
 
 
