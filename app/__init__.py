@@ -38,6 +38,7 @@ def create_app(config: type[Config] | None = None) -> Flask:
         init_login,
         no_store_when_signed_in,
         require_two_factor_for_staff,
+        reuse_signed_csrf_token,
     )
     from app.auth.views import bp as auth_bp
     from app.auth.views import invitations_bp
@@ -91,6 +92,7 @@ def create_app(config: type[Config] | None = None) -> Flask:
 
     app.add_template_global(fixed_url)
     app.before_request(require_two_factor_for_staff)
+    app.before_request(reuse_signed_csrf_token)
     app.after_request(no_store_when_signed_in)
     errors.register(app)
     security.register(app)

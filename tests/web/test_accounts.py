@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import email
 import re
+import time
 from datetime import timedelta
 from pathlib import Path
 
+import flask_wtf.csrf
 import pyotp
 from argon2 import PasswordHasher, extract_parameters
 from sqlalchemy import select
@@ -153,14 +155,68 @@ def test_a_new_secret_key_keeps_sessions_signed_with_a_fallback_key_only(client,
     assert client.get("/dashboard").status_code == 302  # the cookie no longer verifies
 
 
-def test_signed_in_pages_are_never_cached_and_cookies_are_httponly_lax(client):
+def test_a_cookie_verified_once_is_not_verified_again_but_its_age_and_letters_are(
+    client, app, monkeypatch
+):
+    sign_in(client, make_user())
+    client.get("/dashboard")  # the page's CSRF token joins the session: the cookie changes
+    assert client.get("/dashboard").status_code == 200
+    serializer = app.session_interface.get_signing_serializer(app)
+    verified = []
+    loads = serializer.loads
+    monkeypatch.setattr(
+        serializer, "loads", lambda *args, **kwargs: verified.append(1) or loads(*args, **kwargs)
+    )
+    assert client.get("/dashboard").status_code == 200
+    assert verified == []  # the same cookie as before: known good
+
+    cookie = client.get_cookie("session").value
+    client.set_cookie("session", cookie[:-1] + ("A" if cookie[-1] != "A" else "B"))
+    assert client.get("/dashboard").status_code == 302  # one letter changed: signed out
+    assert verified == [1]
+    client.set_cookie("session", cookie)
+    assert client.get("/dashboard").status_code == 200
+
+    later = time.time() + app.permanent_session_lifetime.total_seconds() + 5
+    monkeypatch.setattr(time, "time", lambda: later)
+    assert client.get("/dashboard").status_code == 302  # too old, though verified before
+
+
+def test_pages_of_a_session_carry_one_csrf_token_signed_once_and_forms_accept_it(
+    client, app, monkeypatch
+):
+    user = make_user()
+    sign_in(client, user)
+    tokens = {csrf_token(client.get("/dashboard").get_data(as_text=True))}
+    signed = []
+
+    class CountingSerializer(flask_wtf.csrf.URLSafeTimedSerializer):
+        def dumps(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+            signed.append(1)
+            return super().dumps(*args, **kwargs)
+
+    monkeypatch.setattr(flask_wtf.csrf, "URLSafeTimedSerializer", CountingSerializer)
+    tokens |= {csrf_token(client.get(path).get_data(as_text=True))
+               for path in ("/courses", "/auth/profile", "/dashboard")}  # fmt: skip
+    assert len(tokens) == 1
+    assert len(signed) == 1  # once for the session, not once a page
+    other = app.test_client()
+    sign_in(other, make_user())
+    assert csrf_token(other.get("/dashboard").get_data(as_text=True)) not in tokens
+    assert client.post("/auth/logout", data={"csrf_token": tokens.pop()}).status_code == 302
+    assert client.get("/dashboard").status_code == 302  # the form was accepted: signed out
+
+
+def test_signed_in_pages_are_never_cached_and_cookies_are_httponly_lax(client, app):
     user = make_user()
     response = sign_in(client, user, remember="y")
     cookies = response.headers.getlist("Set-Cookie")
     assert all("HttpOnly" in c and "SameSite=Lax" in c for c in cookies), cookies
     assert any(c.startswith("remember_token=") for c in cookies)
     assert client.get("/dashboard").headers["Cache-Control"] == "no-store"
-    assert "no-store" not in client.get("/healthz").headers.get("Cache-Control", "") or True
+    assert client.get("/courses").headers["Cache-Control"] == "no-store"
+    visitor_page = app.test_client().get("/courses")
+    assert "no-store" not in visitor_page.headers.get("Cache-Control", "")
 
 
 def test_next_only_leads_within_the_site(client):
