@@ -14,9 +14,11 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_login import current_user, login_required
+from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlalchemy import select
 
@@ -129,6 +131,61 @@ def lesson_fragments(course, version, place, lesson) -> dict[str, Markup]:  # no
     return found
 
 
+# Whole lesson pages kept per process, by lesson, the reader's standing and the lesson's state
+# for them: about 10 KB each.
+LESSON_PAGES = 256
+# Stands for the session's CSRF token in a kept page; put in at each request.
+_TOKEN_MARK = "\x00csrf-token\x00"  # noqa: S105 - a placeholder, not a secret
+
+
+class _Standing:
+    """What the lesson page's navigation may know of its reader, and nothing else: a kept page
+    is shown to everyone of the same standing, so it must never hold anything of one person's
+    (a template that asks for more fails here instead of showing it to the next reader)."""
+
+    __slots__ = ("is_authenticated", "is_staff", "is_admin")
+
+    def __init__(self, user) -> None:  # noqa: ANN001
+        signed_in = bool(user.is_authenticated)
+        self.is_authenticated = signed_in
+        self.is_staff = signed_in and bool(user.is_staff)
+        self.is_admin = signed_in and bool(user.is_admin)
+
+    def key(self) -> tuple[bool, bool, bool]:
+        return (self.is_authenticated, self.is_staff, self.is_admin)
+
+    def __getattr__(self, name: str) -> object:
+        raise RuntimeError(f"a kept lesson page cannot show current_user.{name}")
+
+
+def lesson_page(course, version, place, lesson, *, enrolled: bool, completed: bool) -> str:  # noqa: ANN001
+    """The lesson page, rendered once per process for each standing (visitor, learner, staff,
+    admin) and state (not enrolled, to do, done), then served with the session's CSRF token:
+    rendering it was a sixth of a signed-in lesson page. A page with messages to flash, or in
+    debug mode (templates change), is rendered as usual."""
+    context = {"course": course, "version": version, "place": place, "lesson": lesson,
+               "enrolled": enrolled, "completed": completed}  # fmt: skip
+    if current_app.debug or "_flashes" in session:
+        return render_template(
+            "learn/lesson.html", fragments=lesson_fragments(course, version, place, lesson),
+            **context,
+        )  # fmt: skip
+    standing = _Standing(current_user)
+    key = (course.slug, version.id, lesson.key, standing.key(), enrolled, completed,
+           request.script_root)  # fmt: skip
+    cache: OrderedDict = current_app.extensions.setdefault("learn.lesson_pages", OrderedDict())
+    parts = cache.get(key)
+    if parts is None:
+        page = render_template(
+            "learn/lesson.html", fragments=lesson_fragments(course, version, place, lesson),
+            current_user=standing, csrf_token=lambda: _TOKEN_MARK, **context,
+        )  # fmt: skip
+        parts = cache[key] = page.split(_TOKEN_MARK)
+        while len(cache) > LESSON_PAGES:
+            cache.popitem(last=False)
+    return parts[0] if len(parts) == 1 else generate_csrf().join(parts)
+
+
 @bp.get("/courses/<slug>/<module_slug>/<item_slug>")
 def item(slug: str, module_slug: str, item_slug: str):
     """A lesson or a quiz of the published version."""
@@ -142,15 +199,8 @@ def item(slug: str, module_slug: str, item_slug: str):
             enrolled, completed = False, False
             if current_user.is_authenticated:
                 enrolled, completed = progress.lesson_state(db.session, current_user, found, key)
-            return render_template(
-                "learn/lesson.html",
-                course=found,
-                version=version,
-                place=place,
-                lesson=lesson,
-                fragments=lesson_fragments(found, version, place, lesson),
-                enrolled=enrolled,
-                completed=completed,
+            return lesson_page(
+                found, version, place, lesson, enrolled=enrolled, completed=completed
             )
         quiz_page = catalog.cached_quiz_page(db.session, version, key)
     except NotFound:

@@ -9,7 +9,16 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Course, Enrollment, LessonProgress, Question, QuizAttempt, utcnow
+from app.learn.views import _Standing
+from app.models import (
+    Course,
+    Enrollment,
+    LessonProgress,
+    Question,
+    QuizAttempt,
+    Role,
+    utcnow,
+)
 from tests.factories import csrf_token, make_user, sign_in, submit
 
 
@@ -42,6 +51,53 @@ def test_mark_as_complete_is_a_post_shows_done_and_leads_on(signed_in):
     assert "Continue where you left off" in course_page
     assert "Next: Links and code" in course_page
     assert signed_in.get(f"{LESSON}/complete").status_code == 405
+
+
+def test_a_kept_lesson_page_shows_each_reader_their_own_state_navigation_and_token(
+    app, signed_in, learner
+):
+    course = db.session.scalar(select(Course))
+    readers = {}
+    for name, role in (("second", Role.LEARNER), ("third", Role.LEARNER),
+                       ("focal", Role.FOCAL_POINT)):  # fmt: skip
+        person = make_user(role)
+        db.session.add(Enrollment(user_id=person.id, course_id=course.id, enrolled_at=utcnow()))
+        db.session.commit()
+        readers[name] = app.test_client()
+        sign_in(readers[name], person)
+    submit(signed_in, LESSON, {}, post_url=f"{LESSON}/complete")
+
+    done = signed_in.get(LESSON).get_data(as_text=True)
+    pages = {name: client.get(LESSON).get_data(as_text=True) for name, client in readers.items()}
+    assert "You have completed this lesson" in done and "Mark as complete" not in done
+    assert all("Mark as complete" in page for page in pages.values())
+    tokens = {name: csrf_token(page) for name, page in pages.items()}
+    assert len({*tokens.values(), csrf_token(done)}) == 4  # each reader's own
+    # The second and third learners get one kept page, each with their own token, twice.
+    assert pages["second"].replace(tokens["second"], "") == pages["third"].replace(
+        tokens["third"], ""
+    )
+    assert pages["second"].count(tokens["second"]) == 2  # sign-out and mark-complete forms
+    assert 'href="/focal/' in pages["focal"] and 'href="/focal/' not in pages["second"]
+    visitor = app.test_client().get(LESSON).get_data(as_text=True)
+    assert "Sign in" in visitor and "Sign out" not in visitor and "csrf_token" not in visitor
+    answer = readers["third"].post(f"{LESSON}/complete", data={"csrf_token": tokens["third"]})
+    assert answer.status_code == 302  # the token in the kept page is the reader's, and works
+    assert "You have completed this lesson" in readers["third"].get(LESSON).get_data(as_text=True)
+
+
+def test_a_lesson_page_with_a_message_to_flash_shows_it_once(signed_in):
+    with signed_in.session_transaction() as session:
+        session["_flashes"] = [("info", "A message for this reader alone")]
+    assert "A message for this reader alone" in signed_in.get(LESSON).get_data(as_text=True)
+    assert "A message for this reader alone" not in signed_in.get(LESSON).get_data(as_text=True)
+
+
+def test_a_kept_lesson_page_can_know_its_readers_standing_and_nothing_more(signed_in, learner):
+    standing = _Standing(learner)
+    assert standing.key() == (True, False, False)
+    with pytest.raises(RuntimeError, match="display_name"):
+        _ = standing.display_name
 
 
 def test_completing_from_two_tabs_counts_once(signed_in, app):
