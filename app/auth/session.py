@@ -130,6 +130,11 @@ def session_policy() -> accounts.SessionPolicy:
 
 def init_login(login_manager: LoginManager) -> None:
     login_manager.login_view = "auth.login"
+    # Sessions are rows on the server, revoked there; no page asks for a "fresh" sign-in (a
+    # sensitive change asks for the password again). Flask-Login's "basic" protection only
+    # marks a session not fresh when the client's address or browser changes, so it would
+    # hash them on every request for nothing.
+    login_manager.session_protection = None
     login_manager.login_message = "Please sign in to open this page."
     login_manager.login_message_category = "info"
 
