@@ -139,8 +139,9 @@ def _public(question: Question) -> PublicQuestion:
 # Every page shows the published courses, and a lesson page its lesson: rows that change only
 # when an author publishes. Pages that only read (GET) take them from a per-process cache of
 # read-only snapshots instead of querying and decoding them again for every request; anything
-# that writes (completing, attempts, enrolment) keeps reading the database, except grading,
-# which reads a quiz of the version the attempt began on: a version never changes.
+# that writes (completing, attempts, enrolment) keeps reading the database, except where it
+# reads a version by its id, which never changes: grading reads the quiz of the version the
+# attempt began on, and the completion check the item keys of the published version.
 
 
 class PublishedVersion(SimpleNamespace):

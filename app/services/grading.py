@@ -230,9 +230,11 @@ _ATTEMPT_TO_GRADE = (
     .join(Course, Course.id == QuizAttempt.course_id)
     .where(QuizAttempt.id == bindparam("attempt_id"))
 )
+# On the table, not the mapped class: the attempt's new values are set on it afterwards.
+_ATTEMPTS = QuizAttempt.__table__
 _CLAIM = (
-    update(QuizAttempt)
-    .where(QuizAttempt.id == bindparam("attempt_id"), QuizAttempt.submitted_at.is_(None))
+    update(_ATTEMPTS)
+    .where(_ATTEMPTS.c.id == bindparam("attempt_id"), _ATTEMPTS.c.submitted_at.is_(None))
     .values(
         submitted_at=bindparam("graded_at"),
         answers=bindparam("graded_answers"),
@@ -240,7 +242,6 @@ _CLAIM = (
         passed=bindparam("graded_passed"),
         submitted_late=bindparam("graded_late"),
     )
-    .execution_options(synchronize_session=False)
 )
 # With RETURNING, the marks go in one multi-row INSERT on every backend ("insertmanyvalues"),
 # rather than one execution per row.

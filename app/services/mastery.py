@@ -48,12 +48,14 @@ def _upsert(session: Session) -> sqlite.Insert | postgresql.Insert:
     dialect = session.get_bind().dialect.name
     found = _upserts.get(dialect)
     if found is None:
-        statement = _INSERTS[dialect](MasteryTotal)
+        # On the table, not the mapped class: a plain INSERT, without the ORM's bulk machinery.
+        table = MasteryTotal.__table__
+        statement = _INSERTS[dialect](table)
         found = _upserts[dialect] = statement.on_conflict_do_update(
-            index_elements=list(KEY),
+            index_elements=[table.c[column.key] for column in KEY],
             set_={
-                "answers": MasteryTotal.answers + statement.excluded.answers,
-                "earned": MasteryTotal.earned + statement.excluded.earned,
+                "answers": table.c.answers + statement.excluded.answers,
+                "earned": table.c.earned + statement.excluded.earned,
             },
         )
     return found

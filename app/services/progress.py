@@ -17,7 +17,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.direct_reads import DirectRead
 from app.models import Course, CourseVersion, Enrollment, LessonProgress, QuizAttempt, User, utcnow
-from app.services import audit, certification
+from app.services import audit, catalog, certification
 from app.services.errors import DomainError, NotFound
 
 
@@ -156,22 +156,38 @@ def course_progress(session: Session, learner: User, course: Course) -> CoursePr
     )
 
 
+def _published_item_keys(session: Session, course: Course) -> list[str]:
+    """The item keys of the course's published version: from the catalogue in memory when it
+    holds that very version (a version never changes), else from the version's row."""
+    if course.published_version_id is None:
+        return []
+    try:
+        cached = catalog.cached_published_course(session, course.slug).published_version
+    except NotFound:
+        cached = None
+    if cached is not None and cached.id == course.published_version_id:
+        return cached.item_keys
+    return course.published_version.item_keys
+
+
+_DONE_ITEMS = union(
+    select(LessonProgress.item_key).where(
+        LessonProgress.user_id == bindparam("learner_id"),
+        LessonProgress.course_id == bindparam("course_id"),
+    ),
+    select(QuizAttempt.quiz_key).where(
+        QuizAttempt.user_id == bindparam("learner_id"),
+        QuizAttempt.course_id == bindparam("course_id"),
+        QuizAttempt.submitted_at.is_not(None),
+        QuizAttempt.passed.is_(True),
+    ),
+)
+
+
 def done_items(session: Session, learner: User, course: Course) -> set[str]:
     """Keys of the lessons completed and the quizzes passed in the course: one query."""
     return set(
-        session.scalars(
-            union(
-                select(LessonProgress.item_key).where(
-                    LessonProgress.user_id == learner.id, LessonProgress.course_id == course.id
-                ),
-                select(QuizAttempt.quiz_key).where(
-                    QuizAttempt.user_id == learner.id,
-                    QuizAttempt.course_id == course.id,
-                    QuizAttempt.submitted_at.is_not(None),
-                    QuizAttempt.passed.is_(True),
-                ),
-            )
-        )
+        session.scalars(_DONE_ITEMS, {"learner_id": learner.id, "course_id": course.id})
     )
 
 
@@ -268,12 +284,10 @@ def record_completion_if_done(
         and enrollment.completed_version_id == course.published_version_id
     ):
         return False
-    version = course.published_version
-    if version is None:
-        return False
-    item_keys = version.item_keys
+    item_keys = _published_item_keys(session, course)
     if not item_keys or not done_items(session, learner, course).issuperset(item_keys):
         return False
+    version = course.published_version  # completed: certification reads the version itself
     # Conditional update: of two requests finishing the course at once, exactly one records it.
     claimed = session.execute(
         update(Enrollment)
