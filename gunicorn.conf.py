@@ -29,9 +29,12 @@ reuse_port = os.environ.get("GUNICORN_REUSE_PORT", "1") == "1"
 # The app is loaded once in the master and forked: workers share its memory and start at once.
 preload_app = True
 # Recycle a worker now and then, so that a slow leak can never grow without bound; the jitter
-# keeps the workers from restarting together.
-max_requests = _int("GUNICORN_MAX_REQUESTS", 20_000)
-max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 2_000)
+# keeps the workers from restarting together. Rarely, though: a worker that exits drops the
+# connections still waiting in its own accept queue (reuse_port), and at 20,000 a busy worker
+# (400 requests a second) restarted every minute, failing a few requests each time. 200,000
+# is hours of a region's peak (docs/deploy.md).
+max_requests = _int("GUNICORN_MAX_REQUESTS", 200_000)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 20_000)
 
 timeout = _int("GUNICORN_TIMEOUT", 30)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
