@@ -163,23 +163,33 @@ def lesson_page(course, version, place, lesson, *, enrolled: bool, completed: bo
     admin) and state (not enrolled, to do, done), then served with the session's CSRF token:
     rendering it was a sixth of a signed-in lesson page. A page with messages to flash, or in
     debug mode (templates change), is rendered as usual."""
-    context = {"course": course, "version": version, "place": place, "lesson": lesson,
-               "enrolled": enrolled, "completed": completed}  # fmt: skip
+    context = {
+        "course": course,
+        "version": version,
+        "place": place,
+        "lesson": lesson,
+        "fragments": lesson_fragments(course, version, place, lesson),
+        "enrolled": enrolled,
+        "completed": completed,
+    }
     if current_app.debug or "_flashes" in session:
-        return render_template(
-            "learn/lesson.html", fragments=lesson_fragments(course, version, place, lesson),
-            **context,
-        )  # fmt: skip
+        return render_template("learn/lesson.html", **context)
     standing = _Standing(current_user)
-    key = (course.slug, version.id, lesson.key, standing.key(), enrolled, completed,
-           request.script_root)  # fmt: skip
+    key = (
+        course.slug,
+        version.id,
+        lesson.key,
+        standing.key(),
+        enrolled,
+        completed,
+        request.script_root,
+    )
     cache: OrderedDict = current_app.extensions.setdefault("learn.lesson_pages", OrderedDict())
     parts = cache.get(key)
     if parts is None:
         page = render_template(
-            "learn/lesson.html", fragments=lesson_fragments(course, version, place, lesson),
-            current_user=standing, csrf_token=lambda: _TOKEN_MARK, **context,
-        )  # fmt: skip
+            "learn/lesson.html", current_user=standing, csrf_token=lambda: _TOKEN_MARK, **context
+        )
         parts = cache[key] = page.split(_TOKEN_MARK)
         while len(cache) > LESSON_PAGES:
             cache.popitem(last=False)
