@@ -5,13 +5,15 @@
 A small asyncio HTTP/1.1 client (no dependency, a few tens of microseconds of CPU a request, so
 it takes as little as possible of the cores it shares with the server). Each virtual user sends
 its next request as soon as the last one answered (a closed loop with no think time: the
-hardest case for the server). Like a reverse proxy in its default set-up, it opens a new
-connection per request, so the server's workers share the load through their accept queue.
+hardest case for the server). It keeps connections alive (`--keep-alive`) as a reverse proxy
+in front of the application servers does, else opens a new one per request.
 
 Every virtual user signs in as its own learners (the form with its CSRF token, and the TOTP
 code for focal points) before anything is timed; redirects are not followed, a POST is timed
 alone. Results: per scenario and number of users, the requests per second that succeeded,
-p50/p90/p99 latency and the errors, as JSON.
+p50/p90/p99 latency and the errors, as JSON; given the servers' process ids, also the CPU time
+each request cost the server (its master and workers) and this client, over the measured part:
+on a machine kept busy, a page's share of the floor is the floor's CPU per request over its own.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
+
+import psutil
 
 CSRF_FIELD = re.compile(
     r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"'
@@ -411,14 +415,48 @@ def percentile(sorted_values: list[float], share: float) -> float:
     return sorted_values[index]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process and its children so far (a worker that exited
+    took its own with it)."""
+    total = 0.0
+    try:
+        root = psutil.Process(pid)
+        processes = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return total
+    for process in processes:
+        try:
+            times = process.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
+
+
 async def run_phase(
-    client: Client, scenario: Scenario, users: int, *, warmup: float, duration: float
+    client: Client,
+    scenario: Scenario,
+    users: int,
+    *,
+    warmup: float,
+    duration: float,
+    server_pid: int | None = None,
 ) -> dict[str, Any]:
     """`users` virtual users in a closed loop for warmup + duration seconds; the warm-up is
     not counted."""
     started = time.perf_counter()
     counted_from = started + warmup
     until = counted_from + duration
+    cpu: dict[str, float] = {}
+
+    async def measure_cpu() -> None:
+        await asyncio.sleep(max(0.0, counted_from - time.perf_counter()))
+        cpu["server"] = -cpu_seconds(server_pid) if server_pid else 0.0
+        cpu["client"] = -time.process_time()
+        await asyncio.sleep(max(0.0, until - time.perf_counter()))
+        cpu["server"] += cpu_seconds(server_pid) if server_pid else 0.0
+        cpu["client"] += time.process_time()
+
     latencies: list[float] = []
     errors: collections.Counter[str] = collections.Counter()
     ok = 0
@@ -457,7 +495,7 @@ async def run_phase(
                 else:
                     errors[problem] += 1
 
-    await asyncio.gather(*(user(n) for n in range(users)))
+    await asyncio.gather(measure_cpu(), *(user(n) for n in range(users)))
     elapsed = min(time.perf_counter(), until) - counted_from
     latencies.sort()
     return {
@@ -473,6 +511,8 @@ async def run_phase(
         "p99_ms": percentile(latencies, 0.99) * 1000,
         "max_ms": (latencies[-1] if latencies else float("nan")) * 1000,
         "pool_exhausted": exhausted,
+        "server_cpu_ms": 1000 * cpu["server"] / ok if ok and server_pid else None,
+        "client_cpu_ms": 1000 * cpu["client"] / ok if ok else None,
     }
 
 
@@ -535,12 +575,14 @@ async def main(arguments: argparse.Namespace) -> dict[str, Any]:
     results["lesson_bytes"] = len(page.body)
 
     async def phase(scenario: Scenario, users: int) -> None:
+        on_floor = isinstance(scenario, Floor)
         result = await run_phase(
-            portal if not isinstance(scenario, Floor) else floor,
+            floor if on_floor else portal,
             scenario,
             users,
             warmup=arguments.warmup,
             duration=arguments.duration,
+            server_pid=arguments.floor_pid if on_floor else arguments.portal_pid,
         )
         results["phases"].append(result)
         log(f"{scenario.name:34} {users:3} users  {result['rps']:7.1f} req/s  "
@@ -577,6 +619,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--portal", required=True)
     parser.add_argument("--floor", required=True)
+    parser.add_argument("--portal-pid", type=int, help="the portal's gunicorn master")
+    parser.add_argument("--floor-pid", type=int, help="the floor's gunicorn master")
     parser.add_argument("--plan", required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--floor-body", required=True)

@@ -73,6 +73,8 @@ def test_pages_under_load_against_the_floor(backend, tmp_path, bench_table, benc
                 [
                     sys.executable, "-m", "tests.perf.loadgen",
                     "--portal", portal.url, "--floor", floor.url,
+                    "--portal-pid", str(portal.process.pid),
+                    "--floor-pid", str(floor.process.pid),
                     "--plan", str(plan_path), "--out", str(out),
                     "--floor-body", env["BENCH_FLOOR_BODY"],
                     "--users", ",".join(map(str, USERS)),
@@ -115,10 +117,12 @@ def test_pages_under_load_against_the_floor(backend, tmp_path, bench_table, benc
             if phase["errors"]
             else ""
         )
+        cpu = (f"  cpu {phase['server_cpu_ms']:.2f} + {phase['client_cpu_ms']:.2f} ms"
+               if phase.get("server_cpu_ms") is not None else "")  # fmt: skip
         bench_table.append(
             (f"  {phase['scenario']} @ {phase['users']} users", backend,
              f"{phase['rps']:7.0f} req/s {share:5.0%} of floor  p50 {phase['p50_ms']:6.1f} ms  "
-             f"p99 {phase['p99_ms']:6.1f} ms  {errors}"
+             f"p99 {phase['p99_ms']:6.1f} ms  {errors}{cpu}"
              + ("  (pool of open attempts used up)" if phase["pool_exhausted"] else ""))
         )  # fmt: skip
     big = results["big_report"]
