@@ -186,9 +186,7 @@ _DONE_ITEMS = union(
 
 def done_items(session: Session, learner: User, course: Course) -> set[str]:
     """Keys of the lessons completed and the quizzes passed in the course: one query."""
-    return set(
-        session.scalars(_DONE_ITEMS, {"learner_id": learner.id, "course_id": course.id})
-    )
+    return set(session.scalars(_DONE_ITEMS, {"learner_id": learner.id, "course_id": course.id}))
 
 
 def progress_in_courses(
