@@ -81,7 +81,8 @@ def test_admin_focal_point_and_staff_journey(browser, live_server, assert_access
     focal.goto(f"{url}/focal/invitations/upload")
     assert_accessible(focal)
     focal.get_by_label("CSV file", exact=False).set_input_files(str(staff_csv))
-    focal.get_by_role("button", name="Preview").click()
+    with focal.expect_navigation():  # read the page the click loads, not the one it leaves
+        focal.get_by_role("button", name="Preview").click()
     assert "2 row(s) will be invited; 0 row(s) are refused" in focal.content()
     assert_accessible(focal)
     focal.get_by_role("button", name="Invite 2 people").click()

@@ -72,7 +72,8 @@ def test_download_check_and_revoke(browser, live_server, assert_accessible):
 
     page = browser.new_context().new_page()
     sign_in(page, url, "somchai.cert@example.go.th")
-    page.get_by_role("link", name="Certificates", exact=True).click()
+    with page.expect_navigation():  # read the page the click loads, not the one it leaves
+        page.get_by_role("link", name="Certificates", exact=True).click()
     assert code in page.content()
     assert_accessible(page)
     pdf_link = page.get_by_role("link", name="PDF of A tour of the course format")
@@ -102,7 +103,8 @@ def test_download_check_and_revoke(browser, live_server, assert_accessible):
     admin.wait_for_url(f"{url}/admin/certificates/{certificate_id}")
     assert_accessible(admin)
     admin.get_by_label("Reason").select_option("identity")
-    admin.get_by_role("button", name="Revoke this certificate").click()
+    with admin.expect_navigation():  # read the page the click loads, not the one it leaves
+        admin.get_by_role("button", name="Revoke this certificate").click()
     assert f"Certificate {code} is revoked." in admin.content()
 
     visitor.goto(f"{url}/verify/{code}")

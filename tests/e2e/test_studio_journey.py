@@ -73,7 +73,8 @@ def test_admin_edits_checks_fixes_and_publishes(browser, live_server, assert_acc
     admin.get_by_label(f"Markdown of {LESSON}").fill(
         original + "\nA sentence added in the browser.\n"
     )
-    admin.get_by_role("button", name="Save").click()
+    with admin.expect_navigation():  # read the page the click loads, not the one it leaves
+        admin.get_by_role("button", name="Save").click()
     assert "The checker finds no problem in the draft." in admin.content()
     admin.goto(f"{url}/admin/courses/{COURSE}/publish")
     assert "+A sentence added in the browser." in admin.content()
