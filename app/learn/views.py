@@ -99,36 +99,21 @@ def _rendered(template: str, **context: object) -> Markup:
     return Markup(render_template(template, **context))  # noqa: S704
 
 
-# Rendered parts of lesson pages kept per process: a version never changes, so neither do they.
-FRAGMENTS = 512
-
-
 def lesson_fragments(course, version, place, lesson) -> dict[str, Markup]:  # noqa: ANN001
-    """The breadcrumbs, article, pager and mark-complete address of a lesson page: the same
-    for everyone, made once per version and lesson (again in debug mode, where templates
-    change)."""
-    cache: OrderedDict = current_app.extensions.setdefault("learn.fragments", OrderedDict())
-    key = (course.slug, version.id, lesson.key)
-    found = None if current_app.debug else cache.get(key)
-    if found is None:
-        context = {"course": course, "version": version, "place": place, "lesson": lesson}
-        found = {
-            "article": _rendered("learn/_lesson_article.html", **context),
-            "breadcrumbs": _rendered(
-                "learn/_item_nav_fragment.html", part="breadcrumbs", **context
-            ),
-            "pager": _rendered("learn/_item_nav_fragment.html", part="pager", **context),
-            "complete_url": url_for(
-                "learn.complete",
-                slug=course.slug,
-                module_slug=place.module["slug"],
-                item_slug=lesson.slug,
-            ),
-        }
-        cache[key] = found
-        while len(cache) > FRAGMENTS:
-            cache.popitem(last=False)
-    return found
+    """The breadcrumbs, article, pager and mark-complete address of a lesson page, the same for
+    every reader: rendered when the page is (`lesson_page` keeps the whole page)."""
+    context = {"course": course, "version": version, "place": place, "lesson": lesson}
+    return {
+        "article": _rendered("learn/_lesson_article.html", **context),
+        "breadcrumbs": _rendered("learn/_item_nav_fragment.html", part="breadcrumbs", **context),
+        "pager": _rendered("learn/_item_nav_fragment.html", part="pager", **context),
+        "complete_url": url_for(
+            "learn.complete",
+            slug=course.slug,
+            module_slug=place.module["slug"],
+            item_slug=lesson.slug,
+        ),
+    }
 
 
 # Whole lesson pages kept per process, by lesson, the reader's standing and the lesson's state
@@ -163,17 +148,22 @@ def lesson_page(course, version, place, lesson, *, enrolled: bool, completed: bo
     admin) and state (not enrolled, to do, done), then served with the session's CSRF token:
     rendering it was a sixth of a signed-in lesson page. A page with messages to flash, or in
     debug mode (templates change), is rendered as usual."""
-    context = {
-        "course": course,
-        "version": version,
-        "place": place,
-        "lesson": lesson,
-        "fragments": lesson_fragments(course, version, place, lesson),
-        "enrolled": enrolled,
-        "completed": completed,
-    }
+
+    def render(**reader: object) -> str:
+        return render_template(
+            "learn/lesson.html",
+            course=course,
+            version=version,
+            place=place,
+            lesson=lesson,
+            fragments=lesson_fragments(course, version, place, lesson),
+            enrolled=enrolled,
+            completed=completed,
+            **reader,
+        )
+
     if current_app.debug or "_flashes" in session:
-        return render_template("learn/lesson.html", **context)
+        return render()
     standing = _Standing(current_user)
     key = (
         course.slug,
@@ -187,9 +177,7 @@ def lesson_page(course, version, place, lesson, *, enrolled: bool, completed: bo
     cache: OrderedDict = current_app.extensions.setdefault("learn.lesson_pages", OrderedDict())
     parts = cache.get(key)
     if parts is None:
-        page = render_template(
-            "learn/lesson.html", current_user=standing, csrf_token=lambda: _TOKEN_MARK, **context
-        )
+        page = render(current_user=standing, csrf_token=lambda: _TOKEN_MARK)
         parts = cache[key] = page.split(_TOKEN_MARK)
         while len(cache) > LESSON_PAGES:
             cache.popitem(last=False)

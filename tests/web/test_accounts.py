@@ -210,6 +210,21 @@ def test_pages_of_a_session_carry_one_csrf_token_signed_once_and_forms_accept_it
     assert client.get("/dashboard").status_code == 302  # the form was accepted: signed out
 
 
+def test_a_session_is_not_rewritten_when_the_browser_or_address_changes(client):
+    """Sessions are revoked on the server; Flask-Login's session protection, which would mark
+    the cookie not fresh (and send it again) on another address or browser, is off."""
+    sign_in(client, make_user())
+    client.get("/dashboard")  # the page's CSRF token joins the session
+    assert "Set-Cookie" not in client.get("/dashboard").headers
+    moved = client.get(
+        "/dashboard",
+        headers={"User-Agent": "Another browser/2.0"},
+        environ_base={"REMOTE_ADDR": "203.0.113.9"},
+    )
+    assert moved.status_code == 200
+    assert "Set-Cookie" not in moved.headers
+
+
 def test_signed_in_pages_are_never_cached_and_cookies_are_httponly_lax(client, app):
     user = make_user()
     response = sign_in(client, user, remember="y")
