@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 from app import policy
 from app.certificates import share as certificate_share
+from app.compression import KeptPage, kept_page_response
 from app.extensions import commit_keeping_loaded, db, reads_before_writing
 from app.focal.forms import ActionForm
 from app.models import REVOCATION_LABELS, Certificate, Course, MediaFile, QuizAttempt, utcnow
@@ -143,11 +144,12 @@ class _Standing:
         raise RuntimeError(f"a kept lesson page cannot show current_user.{name}")
 
 
-def lesson_page(course, version, place, lesson, *, enrolled: bool, completed: bool) -> str:  # noqa: ANN001
+def lesson_page(course, version, place, lesson, *, enrolled: bool, completed: bool) -> Response:  # noqa: ANN001
     """The lesson page, rendered once per process for each standing (visitor, learner, staff,
     admin) and state (not enrolled, to do, done), then served with the session's CSRF token:
-    rendering it was a sixth of a signed-in lesson page. A page with messages to flash, or in
-    debug mode (templates change), is rendered as usual."""
+    rendering it was a sixth of a signed-in lesson page, and compressing it a quarter (it is
+    compressed once, app/compression.py). A page with messages to flash, or in debug mode
+    (templates change), is rendered and compressed as usual."""
 
     def render(**reader: object) -> str:
         return render_template(
@@ -163,7 +165,7 @@ def lesson_page(course, version, place, lesson, *, enrolled: bool, completed: bo
         )
 
     if current_app.debug or "_flashes" in session:
-        return render()
+        return Response(render(), mimetype="text/html")
     standing = _Standing(current_user)
     key = (
         course.slug,
@@ -175,13 +177,14 @@ def lesson_page(course, version, place, lesson, *, enrolled: bool, completed: bo
         request.script_root,
     )
     cache: OrderedDict = current_app.extensions.setdefault("learn.lesson_pages", OrderedDict())
-    parts = cache.get(key)
-    if parts is None:
+    kept = cache.get(key)
+    if kept is None:
         page = render(current_user=standing, csrf_token=lambda: _TOKEN_MARK)
-        parts = cache[key] = page.split(_TOKEN_MARK)
+        kept = cache[key] = KeptPage(page.split(_TOKEN_MARK))
         while len(cache) > LESSON_PAGES:
             cache.popitem(last=False)
-    return parts[0] if len(parts) == 1 else generate_csrf().join(parts)
+    # A visitor's page has no form: asking for a token would start a session for them.
+    return kept_page_response(kept, generate_csrf() if len(kept.parts) > 1 else "")
 
 
 @bp.get("/courses/<slug>/<module_slug>/<item_slug>")

@@ -120,12 +120,37 @@ def test_compression_keeps_the_signed_in_vary_and_no_store(app, imported_course)
     assert {v.strip() for v in response.headers["Vary"].split(",")} >= {"Cookie", "Accept-Encoding"}
 
 
-def test_compression_can_be_left_to_the_reverse_proxy(app, database_url):
+def test_a_signed_in_lesson_page_is_sent_in_gzip_kept_compressed_with_the_readers_token(
+    app, imported_course
+):
+    from tests.factories import csrf_token, make_user, sign_in
+
+    client = app.test_client()
+    sign_in(client, make_user())
+    lesson = "/courses/format-tour/basics/front-matter"
+    plain = client.get(lesson, headers={"Accept-Encoding": "identity"})
+    packed = client.get(lesson, headers={"Accept-Encoding": "br, gzip"})
+    assert "Content-Encoding" not in plain.headers
+    assert packed.headers["Content-Encoding"] == "gzip"  # the kept form: br is made on the fly
+    assert {v.strip() for v in packed.headers["Vary"].split(",")} >= {"Cookie", "Accept-Encoding"}
+    assert packed.headers["Cache-Control"] == "no-store"
+    page = gzip.decompress(packed.get_data())
+    assert page == plain.get_data()
+    assert csrf_token(page.decode()) == csrf_token(plain.get_data(as_text=True))
+    # A browser that takes Brotli alone gets it, compressed for it.
+    only_br = client.get(lesson, headers={"Accept-Encoding": "br, gzip;q=0"})
+    assert only_br.headers["Content-Encoding"] == "br"
+    assert brotli.decompress(only_br.get_data()) == plain.get_data()
+
+
+def test_compression_can_be_left_to_the_reverse_proxy(app, database_url, imported_course):
     quiet = create_app(make_config(database_url, COMPRESS_RESPONSES=False))
     try:
         for application, expected in ((app, "br"), (quiet, None)):
-            response = application.test_client().get("/", headers={"Accept-Encoding": "br"})
-            assert response.headers.get("Content-Encoding") == expected
+            for page in ("/", "/courses/format-tour/basics/front-matter"):  # made, and kept
+                response = application.test_client().get(page, headers={"Accept-Encoding": "br"})
+                assert response.status_code == 200
+                assert response.headers.get("Content-Encoding") == expected
     finally:
         close_connections(quiet)
 
