@@ -23,6 +23,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from app import policy
+from app.auth.session import read_along, read_along_with_sign_in
 from app.certificates import share as certificate_share
 from app.compression import KeptPage, kept_page_response
 from app.extensions import commit_keeping_loaded, db, reads_before_writing
@@ -187,6 +188,20 @@ def lesson_page(course, version, place, lesson, *, enrolled: bool, completed: bo
     return kept_page_response(kept, generate_csrf() if len(kept.parts) > 1 else "")
 
 
+@bp.url_value_preprocessor
+def lesson_state_with_sign_in(endpoint: str | None, values: dict | None) -> None:
+    """A lesson page's state for its reader is read with the sign-in lookup, in one statement
+    (this runs before anything loads the reader). A quiz page reads it too, and leaves it."""
+    if endpoint != "learn.item" or not values or request.method != "GET":
+        return
+    try:
+        found = catalog.cached_published_course(db.session, values["slug"])
+    except NotFound:
+        return
+    key = f"{values['module_slug']}/{values['item_slug']}"
+    read_along_with_sign_in(progress.LESSON_STATE_WITH_SIGN_IN, course_id=found.id, key=key)
+
+
 @bp.get("/courses/<slug>/<module_slug>/<item_slug>")
 def item(slug: str, module_slug: str, item_slug: str):
     """A lesson or a quiz of the published version."""
@@ -199,7 +214,10 @@ def item(slug: str, module_slug: str, item_slug: str):
             lesson = catalog.cached_lesson(db.session, version, key)
             enrolled, completed = False, False
             if current_user.is_authenticated:
-                enrolled, completed = progress.lesson_state(db.session, current_user, found, key)
+                read = read_along(progress.LESSON_STATE_WITH_SIGN_IN, course_id=found.id, key=key)
+                enrolled, completed = progress.lesson_state(
+                    db.session, current_user, found, key, read=read
+                )
             return lesson_page(
                 found, version, place, lesson, enrolled=enrolled, completed=completed
             )

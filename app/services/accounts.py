@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, NamedTuple
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import bindparam, select, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
+from sqlalchemy.sql import Select
 
 from app.direct_reads import DirectRead
 from app.models import Country, Role, User, UserSession, utcnow
@@ -115,7 +118,7 @@ _USER_FIELDS = tuple(attribute.key for attribute in sa_inspect(User).column_attr
 
 # Every signed-in request runs this, so it skips the ORM (app.direct_reads): the session's
 # columns and the user's in one row. The user's country loads when a page asks for it.
-_LIVE_SESSION = DirectRead(
+_LIVE_SESSION_SELECT = (
     select(
         UserSession.id,
         UserSession.remember,
@@ -128,6 +131,15 @@ _LIVE_SESSION = DirectRead(
     .join(User, UserSession.user_id == User.id)
     .where(UserSession.token_hash == bindparam("token_hash"))
 )
+_LIVE_SESSION = DirectRead(_LIVE_SESSION_SELECT)
+_READ_BEFORE_ALONG = 5 + len(_USER_FIELDS)
+
+
+def session_read_along(extend: Callable[[Select], Select]) -> DirectRead:
+    """The sign-in lookup with a page's own columns after the user's, `extend` adding them
+    (joined to `User`): a page that would ask its own one-row question right after the lookup
+    asks it in the same statement (`load_session_user(along=...)`)."""
+    return DirectRead(extend(_LIVE_SESSION_SELECT))
 
 
 def _loaded_user(session: Session, values: dict) -> User:
@@ -144,30 +156,46 @@ def _loaded_user(session: Session, values: dict) -> User:
     return user
 
 
+class SignedIn(NamedTuple):
+    user: User | None
+    # The session's id when it is due to be marked seen (`mark_session_seen`).
+    seen_due: int | None = None
+    # The page's own columns read along (`session_read_along`), when someone is signed in.
+    along: tuple | None = None
+
+
 def load_session_user(
-    session: Session, token: str, *, policy: SessionPolicy, now: datetime | None = None
-) -> tuple[User | None, int | None]:
+    session: Session,
+    token: str,
+    *,
+    policy: SessionPolicy,
+    now: datetime | None = None,
+    along: tuple[DirectRead, Mapping[str, Any]] | None = None,
+) -> SignedIn:
     """The user of a live session token (None when revoked, expired, idle too long or
-    inactive), and the session's id when it is due to be marked seen (`mark_session_seen`).
+    inactive), and with `along` (a `session_read_along` read and its values) the page's own
+    columns, read in the same statement.
 
     It runs outside the ORM (app.direct_reads): first in a request, it leaves the request's
     transaction unopened. A session is marked seen at most once a minute: one query on every
     other request.
     """
     now = now or utcnow()
-    row = _LIVE_SESSION.first(session, token_hash=_token_hash(token))
+    read, values = along if along is not None else (_LIVE_SESSION, {})
+    row = read.first(session, token_hash=_token_hash(token), **values)
     if row is None:
-        return None, None
+        return SignedIn(None)
     session_id, remember, last_seen_at, expires_at, revoked_at = row[:5]
     if revoked_at is not None or expires_at <= now:
-        return None, None
-    values = dict(zip(_USER_FIELDS, row[5:], strict=True))
+        return SignedIn(None)
+    fields = dict(zip(_USER_FIELDS, row[5:_READ_BEFORE_ALONG], strict=True))
     idle = policy.remember_idle if remember else policy.idle
-    if last_seen_at + idle <= now or not values["is_active"]:
-        return None, None
-    user = _loaded_user(session, values)
+    if last_seen_at + idle <= now or not fields["is_active"]:
+        return SignedIn(None)
+    user = _loaded_user(session, fields)
     user.session_token = token
-    return user, (session_id if now - last_seen_at >= _SEEN_RESOLUTION else None)
+    seen_due = session_id if now - last_seen_at >= _SEEN_RESOLUTION else None
+    return SignedIn(user, seen_due, row[_READ_BEFORE_ALONG:] if along is not None else None)
 
 
 def mark_session_seen(session: Session, session_id: int, *, now: datetime | None = None) -> None:

@@ -10,14 +10,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, union, update
+from sqlalchemy import and_, bindparam, select, union, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.direct_reads import DirectRead
 from app.models import Course, CourseVersion, Enrollment, LessonProgress, QuizAttempt, User, utcnow
-from app.services import audit, catalog, certification
+from app.services import accounts, audit, catalog, certification
 from app.services.errors import DomainError, NotFound
 
 
@@ -70,29 +70,51 @@ def active_enrolment(session: Session, learner: User, course: Course) -> Enrollm
 
 
 # A lesson page asks this on every view of a signed-in learner: outside the ORM
-# (app.direct_reads), as the sign-in lookup before it.
-_LESSON_STATE = DirectRead(
-    select(
-        Enrollment.id,
+# (app.direct_reads), as the sign-in lookup before it, and where it can, in the same statement.
+def _lesson_completed(enrollment: type[Enrollment] | Any) -> Any:
+    return (
         select(LessonProgress.id)
         .where(
-            LessonProgress.user_id == Enrollment.user_id,
-            LessonProgress.course_id == Enrollment.course_id,
+            LessonProgress.user_id == enrollment.user_id,
+            LessonProgress.course_id == enrollment.course_id,
             LessonProgress.item_key == bindparam("key"),
         )
-        .exists(),
-    ).where(
+        .exists()
+    )
+
+
+_LESSON_STATE = DirectRead(
+    select(Enrollment.id, _lesson_completed(Enrollment)).where(
         Enrollment.user_id == bindparam("user_id"),
         Enrollment.course_id == bindparam("course_id"),
         Enrollment.unenrolled_at.is_(None),
     )
 )
+# The same two columns after the sign-in lookup's (app.auth.session.read_along_with_sign_in):
+# values course_id and key.
+LESSON_STATE_WITH_SIGN_IN = accounts.session_read_along(
+    lambda signed_in: signed_in.add_columns(Enrollment.id, _lesson_completed(Enrollment)).outerjoin(
+        Enrollment,
+        and_(
+            Enrollment.user_id == User.id,
+            Enrollment.course_id == bindparam("course_id"),
+            Enrollment.unenrolled_at.is_(None),
+        ),
+    )
+)
 
 
-def lesson_state(session: Session, learner: User, course: Course, key: str) -> tuple[bool, bool]:
-    """(enrolled, lesson completed) for a lesson page: one query."""
-    row = _LESSON_STATE.first(session, user_id=learner.id, course_id=course.id, key=key)
-    return (True, bool(row[1])) if row is not None else (False, False)
+def lesson_state(
+    session: Session, learner: User, course: Course, key: str, *, read: tuple | None = None
+) -> tuple[bool, bool]:
+    """(enrolled, lesson completed) for a lesson page: one query, or none when `read` is what
+    LESSON_STATE_WITH_SIGN_IN read for this course and key."""
+    row = (
+        read
+        if read is not None
+        else _LESSON_STATE.first(session, user_id=learner.id, course_id=course.id, key=key)
+    )
+    return (True, bool(row[1])) if row is not None and row[0] is not None else (False, False)
 
 
 def require_enrolment(session: Session, learner: User, course: Course) -> Enrollment:

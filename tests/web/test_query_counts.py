@@ -27,7 +27,8 @@ QUIZ = "/courses/format-tour/basics/check"
 HOT_PAGES = {
     "catalogue": ("visitor", "/courses", 0),
     "course": ("learner", "/courses/format-tour", 4),
-    "lesson as a learner": ("learner", LESSON, 2),
+    # The sign-in lookup reads the lesson's state in the same statement.
+    "lesson as a learner": ("learner", LESSON, 1),
     "quiz": ("learner", QUIZ, 5),
     "dashboard": ("learner", "/dashboard", 4),
     # One of them reads the mastery totals, the same on every view (no per-process cache);
@@ -116,3 +117,23 @@ def test_a_hot_page_sends_a_fixed_number_of_statements(page, region, count_queri
 
 def test_a_lesson_page_for_a_visitor_sends_no_statement(region, count_queries):
     assert statements(count_queries, region["clients"]["visitor"], LESSON) == 0
+
+
+def test_a_lesson_pages_state_comes_with_the_sign_in_lookup_for_every_reader(
+    app, region, count_queries
+):
+    """Done, to do, not enrolled: each reader sees the right state, read in the one statement
+    that also finds who is signed in."""
+    stranger = app.test_client()
+    sign_in(stranger, make_user(country="ID"))
+    later = "/courses/format-tour/basics/links-and-code"
+    done, to_do = "You have completed this lesson", "Mark as complete"
+    cases = [
+        (region["clients"]["learner"], LESSON, {done}),
+        (region["clients"]["learner"], later, {to_do}),
+        (stranger, LESSON, set()),
+    ]
+    for client, url, shown in cases:
+        assert statements(count_queries, client, url) == 1, url
+        page = client.get(url).get_data(as_text=True)
+        assert {text for text in (done, to_do) if text in page} == shown, url
