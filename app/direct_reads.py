@@ -18,14 +18,19 @@ tracing see these reads.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import event, exc
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql import Select
+
+Model = TypeVar("Model")
+_deciding = threading.Lock()
 
 # Where a session keeps the connection its transaction holds, while it holds one.
 _HELD = "direct_reads.connection"
@@ -55,20 +60,35 @@ class _Prepared:
                 raise TypeError(f"{name}: a direct read takes no {parameter.type!r} parameter")
             if not parameter.required:
                 self.defaults[name] = parameter.effective_value
-        processors = [
-            column.type.dialect_impl(dialect).result_processor(dialect, None)
-            for column in statement.selected_columns
-        ]
+        self.dialect = dialect
         # Only the columns the driver does not already return as Python wants them.
-        self.processors: list[tuple[int, Callable[[Any], Any]]] = [
-            (index, process) for index, process in enumerate(processors) if process is not None
-        ]
+        self.processors: list[tuple[int, Callable[[Any], Any]]] = []
+        # Columns whose conversion depends on the type the driver reports (PostgreSQL's
+        # numbers): found at the first row, from the cursor's description.
+        self.undecided: list[tuple[int, Any]] = []
+        for index, column in enumerate(statement.selected_columns):
+            implementation = column.type.dialect_impl(dialect)
+            try:
+                process = implementation.result_processor(dialect, None)
+            except (TypeError, exc.InvalidRequestError):
+                self.undecided.append((index, implementation))
+                continue
+            if process is not None:
+                self.processors.append((index, process))
 
     def parameters(self, values: Mapping[str, Any]) -> Any:
         merged = {**self.defaults, **values}
         if self.positional:
             return tuple(merged[name] for name in self.parameter_names)
         return merged
+
+    def decide(self, type_codes: Sequence[Any]) -> None:
+        """The conversions left undecided, now that the driver said what it returns."""
+        for index, implementation in self.undecided:
+            process = implementation.result_processor(self.dialect, type_codes[index])
+            if process is not None:
+                self.processors.append((index, process))
+        self.undecided = []
 
     def convert(self, row: tuple) -> tuple:
         if not self.processors:
@@ -105,13 +125,32 @@ class DirectRead:
         parameters = prepared.parameters(values)
         held = session.info.get(_HELD)
         if held is not None:
-            row = _run(engine, held.connection, prepared.sql, parameters)
+            row = _run(engine, held.connection, prepared, parameters)
         else:
-            row = _run_alone(engine, prepared.sql, parameters)
+            row = _run_alone(engine, prepared, parameters)
         return None if row is None else prepared.convert(tuple(row))
 
 
-def _run_alone(engine: Engine, sql: str, parameters: Any) -> Any:
+def column_keys(model: type) -> tuple[str, ...]:
+    """The mapped column attributes of a model, in order: what `loaded` needs of a row."""
+    return tuple(attribute.key for attribute in sa_inspect(model).column_attrs)
+
+
+def loaded(session: Session, model: type[Model], values: Mapping[str, Any]) -> Model:
+    """The object of a row read here (`values` by `column_keys`), in the session as if the ORM
+    had loaded it; the one already there, if any, as the ORM would give it."""
+    found = session.identity_map.get(identity_key(model, values["id"]))
+    if found is not None:
+        return found
+    # As the ORM's own loading does: a new instance, its columns set without change events.
+    instance = sa_inspect(model).class_manager.new_instance()
+    instance.__dict__.update(values)
+    make_transient_to_detached(instance)  # persistent once added, nothing pending
+    session.add(instance)
+    return instance
+
+
+def _run_alone(engine: Engine, prepared: _Prepared, parameters: Any) -> Any:
     """On a connection of the pool, in autocommit: one round trip instead of BEGIN, SELECT and
     the pool's ROLLBACK. The pool only ever hands out an idle connection, where psycopg allows
     the switch."""
@@ -120,16 +159,17 @@ def _run_alone(engine: Engine, sql: str, parameters: Any) -> Any:
     try:
         if switch_autocommit:
             connection.driver_connection.autocommit = True
-        return _run(engine, connection, sql, parameters)
+        return _run(engine, connection, prepared, parameters)
     finally:
         if switch_autocommit and connection.is_valid:
             _end_autocommit(connection)
         connection.close()
 
 
-def _run(engine: Engine, connection: Any, sql: str, parameters: Any) -> Any:
+def _run(engine: Engine, connection: Any, prepared: _Prepared, parameters: Any) -> Any:
     """The first row from the driver, the engine's cursor events around it."""
     dispatch = engine.dispatch
+    sql = prepared.sql
     cursor = None
     try:
         cursor = connection.cursor()
@@ -137,6 +177,9 @@ def _run(engine: Engine, connection: Any, sql: str, parameters: Any) -> Any:
             dispatch.before_cursor_execute(None, cursor, sql, parameters, None, False)
         cursor.execute(sql, parameters)
         row = cursor.fetchone()
+        if prepared.undecided:
+            with _deciding:
+                prepared.decide([column[1] for column in cursor.description])
         if dispatch.after_cursor_execute:
             dispatch.after_cursor_execute(None, cursor, sql, parameters, None, False)
         cursor.close()

@@ -11,6 +11,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -189,17 +190,25 @@ def lesson_page(course, version, place, lesson, *, enrolled: bool, completed: bo
 
 
 @bp.url_value_preprocessor
-def lesson_state_with_sign_in(endpoint: str | None, values: dict | None) -> None:
-    """A lesson page's state for its reader is read with the sign-in lookup, in one statement
-    (this runs before anything loads the reader). A quiz page reads it too, and leaves it."""
-    if endpoint != "learn.item" or not values or request.method != "GET":
+def read_with_sign_in(endpoint: str | None, values: dict | None) -> None:
+    """The two busiest pages read their own row with the sign-in lookup, in one statement (this
+    runs before anything loads the reader): a lesson page its state for the reader (a quiz
+    page reads it too, and leaves it), a submission its attempt with the course."""
+    if not values:
         return
-    try:
-        found = catalog.cached_published_course(db.session, values["slug"])
-    except NotFound:
-        return
-    key = f"{values['module_slug']}/{values['item_slug']}"
-    read_along_with_sign_in(progress.LESSON_STATE_WITH_SIGN_IN, course_id=found.id, key=key)
+    if endpoint == "learn.item" and request.method == "GET":
+        try:
+            found = catalog.cached_published_course(db.session, values["slug"])
+        except NotFound:
+            return
+        key = f"{values['module_slug']}/{values['item_slug']}"
+        read_along_with_sign_in(progress.LESSON_STATE_WITH_SIGN_IN, course_id=found.id, key=key)
+    elif endpoint == "learn.answer" and request.method == "POST":
+        # The submission's time is taken before its attempt is read (see `answer`).
+        g.answer_received_at = utcnow()
+        read_along_with_sign_in(
+            grading.ATTEMPT_TO_GRADE_WITH_SIGN_IN, attempt_id=values["attempt_id"]
+        )
 
 
 @bp.get("/courses/<slug>/<module_slug>/<item_slug>")
@@ -342,12 +351,14 @@ def answer(attempt_id: int):
         found, loaded = attempt_or_404(attempt_id), None
     else:
         # Grading reads the course and the quiz's questions too: they load with the attempt in
-        # one query (attempt_or_404 then finds it in the session), before the write lock, so
-        # grading runs without holding it. The claim of the attempt is conditional; the time
-        # is taken before the read, so a late attempt's saved answers were final when read.
-        now = utcnow()
+        # one query, the sign-in lookup's (attempt_or_404 then finds it in the session), before
+        # the write lock, so grading runs without holding it. The claim of the attempt is
+        # conditional; the time is taken before the read, so a late attempt's saved answers
+        # were final when read.
+        now = g.get("answer_received_at") or utcnow()
+        read = read_along(grading.ATTEMPT_TO_GRADE_WITH_SIGN_IN, attempt_id=attempt_id)
         with reads_before_writing():
-            loaded = grading.attempt_to_grade(db.session, attempt_id)
+            loaded = grading.attempt_to_grade(db.session, attempt_id, read=read)
             found = attempt_or_404(attempt_id)
     raw = answers_from_form(request.form)
     session = db.session()

@@ -11,12 +11,10 @@ from typing import Any, NamedTuple
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import bindparam, select, update
-from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm import Session, make_transient_to_detached
-from sqlalchemy.orm.util import identity_key
+from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
-from app.direct_reads import DirectRead
+from app.direct_reads import DirectRead, column_keys, loaded
 from app.models import Country, Role, User, UserSession, utcnow
 from app.services import audit, mastery
 from app.services.errors import DomainError
@@ -114,7 +112,7 @@ def start_session(
     return token
 
 
-_USER_FIELDS = tuple(attribute.key for attribute in sa_inspect(User).column_attrs)
+_USER_FIELDS = column_keys(User)
 
 # Every signed-in request runs this, so it skips the ORM (app.direct_reads): the session's
 # columns and the user's in one row. The user's country loads when a page asks for it.
@@ -140,20 +138,6 @@ def session_read_along(extend: Callable[[Select], Select]) -> DirectRead:
     (joined to `User`): a page that would ask its own one-row question right after the lookup
     asks it in the same statement (`load_session_user(along=...)`)."""
     return DirectRead(extend(_LIVE_SESSION_SELECT))
-
-
-def _loaded_user(session: Session, values: dict) -> User:
-    """The user of a row read outside the ORM, in the session as if the ORM had loaded it
-    (the one already there, if any, as the ORM would give it)."""
-    found = session.identity_map.get(identity_key(User, values["id"]))
-    if found is not None:
-        return found
-    # As the ORM's own loading does: a new instance, its columns set without change events.
-    user = sa_inspect(User).class_manager.new_instance()
-    user.__dict__.update(values)
-    make_transient_to_detached(user)  # persistent once added, nothing pending
-    session.add(user)
-    return user
 
 
 class SignedIn(NamedTuple):
@@ -192,7 +176,7 @@ def load_session_user(
     idle = policy.remember_idle if remember else policy.idle
     if last_seen_at + idle <= now or not fields["is_active"]:
         return SignedIn(None)
-    user = _loaded_user(session, fields)
+    user = loaded(session, User, fields)
     user.session_token = token
     seen_due = session_id if now - last_seen_at >= _SEEN_RESOLUTION else None
     return SignedIn(user, seen_due, row[_READ_BEFORE_ALONG:] if along is not None else None)

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from app.direct_reads import column_keys, loaded
 from app.models import (
     Course,
     Question,
@@ -28,7 +29,7 @@ from app.models import (
     User,
     utcnow,
 )
-from app.services import audit, catalog, mastery
+from app.services import accounts, audit, catalog, mastery
 from app.services.errors import DomainError, NotFound
 from app.services.progress import record_completion_if_done, require_enrolment, touch_enrolment
 
@@ -248,14 +249,42 @@ _CLAIM = (
 _INSERT_RESPONSES = insert(QuestionResponse.__table__).returning(QuestionResponse.__table__.c.id)
 
 
-def attempt_to_grade(session: Session, attempt_id: int) -> tuple[QuizAttempt, Course, Any] | None:
-    """An attempt with its course (one query) and its quiz with the questions, all that grading
+_ATTEMPT_FIELDS = column_keys(QuizAttempt)
+_COURSE_FIELDS = column_keys(Course)
+# The same attempt and course after the sign-in lookup's columns, in its statement
+# (app.auth.session.read_along_with_sign_in), all None when there is no such attempt: value
+# attempt_id. Whose attempt it is stays for the view to check (policy.can_see_attempt).
+ATTEMPT_TO_GRADE_WITH_SIGN_IN = accounts.session_read_along(
+    lambda signed_in: (
+        signed_in.add_columns(
+            *(getattr(QuizAttempt, name) for name in _ATTEMPT_FIELDS),
+            *(getattr(Course, name) for name in _COURSE_FIELDS),
+        )
+        .outerjoin(QuizAttempt, QuizAttempt.id == bindparam("attempt_id"))
+        .outerjoin(Course, Course.id == QuizAttempt.course_id)
+    )
+)
+
+
+def attempt_to_grade(
+    session: Session, attempt_id: int, *, read: tuple | None = None
+) -> tuple[QuizAttempt, Course, Any] | None:
+    """An attempt with its course (one query, or none when `read` is what
+    ATTEMPT_TO_GRADE_WITH_SIGN_IN read for it) and its quiz with the questions, all that grading
     reads. The quiz is the attempt's version's, read-only from memory (`cached_quiz_to_grade`);
     None when the attempt, or its quiz, does not exist."""
-    row = session.execute(_ATTEMPT_TO_GRADE, {"attempt_id": attempt_id}).first()
-    if row is None:
-        return None
-    attempt, course = row
+    if read is not None:
+        attempt_values = dict(zip(_ATTEMPT_FIELDS, read, strict=False))
+        if attempt_values["id"] is None:
+            return None
+        attempt = loaded(session, QuizAttempt, attempt_values)
+        course_values = read[len(_ATTEMPT_FIELDS) :]
+        course = loaded(session, Course, dict(zip(_COURSE_FIELDS, course_values, strict=True)))
+    else:
+        row = session.execute(_ATTEMPT_TO_GRADE, {"attempt_id": attempt_id}).first()
+        if row is None:
+            return None
+        attempt, course = row
     try:
         quiz = catalog.cached_quiz_to_grade(session, attempt.version_id, attempt.quiz_key)
     except NotFound:
