@@ -1,16 +1,22 @@
 """The floor: the least a page can cost on this server, to compare every page against.
 
-A minimal Flask app whose only route returns the lesson page's exact bytes (saved by the load
-generator from the real page), compressed the same way, served by gunicorn with the same
-configuration as the portal. Nothing a page does can be cheaper than this.
+A minimal Flask app returning the lesson page's exact bytes (saved by the load generator from
+the real page), served by gunicorn with the same configuration as the portal, in two ways:
+
+- `/<path>`: compressed on every request, as the portal compresses any page it makes on the
+  fly (the floor of the first five rounds);
+- `/kept/<path>`: compressed once, as the portal now sends a kept lesson page (gzip, built from
+  parts compressed once): the strict floor, which the targets use, since nothing a lesson page
+  does can be cheaper than this.
 """
 
 from __future__ import annotations
 
+import gzip
 import os
 from pathlib import Path
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 
 from app import compression
 from config import Config
@@ -28,8 +34,26 @@ def healthz() -> str:
     return "ok"
 
 
-@app.get("/<path:anything>")
-def page(anything: str) -> Response:
+def _page() -> bytes:
     if not _body:
         _body.append(Path(os.environ["BENCH_FLOOR_BODY"]).read_bytes())
-    return Response(_body[0], mimetype="text/html")
+    return _body[0]
+
+
+@app.get("/<path:anything>")
+def page(anything: str) -> Response:
+    return Response(_page(), mimetype="text/html")
+
+
+_kept: list[bytes] = []
+
+
+@app.get("/kept/<path:anything>")
+def kept_page(anything: str) -> Response:
+    if request.accept_encodings.best_match(("gzip",)) is None:
+        return Response(_page(), mimetype="text/html")
+    if not _kept:
+        _kept.append(gzip.compress(_page(), 9, mtime=0))
+    response = Response(_kept[0], mimetype="text/html")
+    response.headers["Content-Encoding"] = "gzip"  # the compressor leaves it as it is
+    return response

@@ -4,8 +4,10 @@ A region of 20,000 learners (tests/perf/dataset.py) is served by `gunicorn -c gu
 wsgi:app` with APP_CONFIG=production and Redis for the rate limits; a second process
 (tests/perf/loadgen.py) signs in as learners and focal points and drives each page at 8 and 32
 concurrent users. The same gunicorn configuration also serves the floor (tests/perf/
-floor_app.py: the lesson page's bytes from a minimal route), and every page's throughput is
-printed as a share of it. BENCH_QUICK=1 runs shorter phases.
+floor_app.py: the lesson page's bytes from a minimal route, compressed once as a kept lesson
+page is, and compressed on every request as any other page), and every page's throughput is
+printed as a share of the first (and, in brackets, of the second). BENCH_QUICK=1 runs shorter
+phases.
 """
 
 from __future__ import annotations
@@ -102,16 +104,17 @@ def test_pages_under_load_against_the_floor(backend, tmp_path, bench_table, benc
          f"{rows['certificates']:,} certificates)", backend,
          f"gunicorn {workers} workers, {WARMUP:g} s warm-up + {DURATION:g} s per line")
     )  # fmt: skip
-    # Measured first and last; pages are compared with the mean of the two.
-    floors: dict[int, list[float]] = {}
-    for phase in results["phases"]:
-        if phase["scenario"].startswith("floor"):
-            floors.setdefault(phase["users"], []).append(phase["rps"])
-    floor = {users: {"rps": sum(rps) / len(rps)} for users, rps in floors.items()}
+    # Each floor is measured first and last; pages are compared with the mean of the two. The
+    # targets use the strict floor (compressed once, as a kept lesson page is sent); the share
+    # of the floor that compresses on every request (the first five rounds') follows in
+    # brackets.
+    floor = mean_rps(results["phases"], STRICT_FLOOR)
+    on_the_fly = mean_rps(results["phases"], ON_THE_FLY_FLOOR)
     by_name: dict[str, dict[int, dict]] = {}
     for phase in results["phases"]:
         by_name.setdefault(phase["scenario"], {})[phase["users"]] = phase
         share = phase["rps"] / floor[phase["users"]]["rps"]
+        other = phase["rps"] / on_the_fly[phase["users"]]["rps"]
         errors = f"{phase['errors']} errors" + (
             f" ({', '.join(f'{k}: {v}' for k, v in phase['error_kinds'].items())})"
             if phase["errors"]
@@ -121,7 +124,8 @@ def test_pages_under_load_against_the_floor(backend, tmp_path, bench_table, benc
                if phase.get("server_cpu_ms") is not None else "")  # fmt: skip
         bench_table.append(
             (f"  {phase['scenario']} @ {phase['users']} users", backend,
-             f"{phase['rps']:7.0f} req/s {share:5.0%} of floor  p50 {phase['p50_ms']:6.1f} ms  "
+             f"{phase['rps']:7.0f} req/s {share:5.0%} of floor ({other:4.0%})  "
+             f"p50 {phase['p50_ms']:6.1f} ms  "
              f"p99 {phase['p99_ms']:6.1f} ms  {errors}{cpu}"
              + ("  (pool of open attempts used up)" if phase["pool_exhausted"] else ""))
         )  # fmt: skip
@@ -183,6 +187,19 @@ def test_pages_under_load_against_the_floor(backend, tmp_path, bench_table, benc
         (f"peak memory of one worker < {TARGETS['worker_rss_mb']:.0f} MB (RSS)", backend,
          f"{rss_mb:.0f} MB", rss_mb < TARGETS["worker_rss_mb"])
     )  # fmt: skip
+
+
+STRICT_FLOOR = "floor: lesson bytes compressed once"
+ON_THE_FLY_FLOOR = "floor: lesson bytes, minimal route"
+
+
+def mean_rps(phases: list[dict], scenario: str) -> dict[int, dict[str, float]]:
+    """A floor's mean throughput at each number of users, over its two measurements."""
+    measured: dict[int, list[float]] = {}
+    for phase in phases:
+        if phase["scenario"] == scenario:
+            measured.setdefault(phase["users"], []).append(phase["rps"])
+    return {users: {"rps": sum(rps) / len(rps)} for users, rps in measured.items()}
 
 
 def submitted_attempts(prepared: dataset.Prepared) -> int:
