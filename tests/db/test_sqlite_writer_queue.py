@@ -145,19 +145,22 @@ def test_a_post_looks_up_its_signed_in_person_before_taking_the_write_lock(learn
 
 
 def test_a_quiz_submission_grades_before_taking_the_write_lock(learner_client):
-    """The attempt and its questions are read in a transaction of their own; the write lock
-    is taken only for the claim and what follows it."""
+    """The attempt is read with the sign-in lookup, in no transaction, and the quiz's questions
+    (a worker's first grading of it) in a reader's transaction of their own; the write lock is
+    taken only for the claim and what follows it."""
     attempt_url = start(learner_client)
     form = answer_form(learner_client.get(attempt_url).get_data(as_text=True), right=True)
     statements = traced_statements()
     answer = learner_client.post(attempt_url, data=form)
     assert answer.status_code == 302
     assert db.session.scalar(select(QuizAttempt.passed)) is True
-    read = next(i for i, s in enumerate(statements) if "FROM quiz_attempts JOIN" in s)
+    read = next(i for i, s in enumerate(statements) if "JOIN quiz_attempts" in s)
+    questions = next(i for i, s in enumerate(statements) if "FROM questions" in s)
     claim = next(i for i, s in enumerate(statements) if s.startswith("UPDATE quiz_attempts"))
     write_lock = statements.index("BEGIN IMMEDIATE")
-    assert statements[read - 1] == "BEGIN"  # deferred: a reader, not queued for the lock
-    assert read < statements.index("COMMIT", read) < write_lock < claim
+    assert "FROM user_sessions" in statements[read] and "BEGIN" not in statements[:read]
+    assert statements[read + 1] == "BEGIN"  # deferred: a reader, not queued for the lock
+    assert read < questions < statements.index("COMMIT", questions) < write_lock < claim
 
 
 def test_reads_inside_a_begun_write_leave_that_transaction_to_the_view(tmp_path: Path):
