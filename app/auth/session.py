@@ -105,18 +105,26 @@ def reuse_signed_csrf_token() -> None:
     config = current_app.config
     if request.method not in ("GET", "HEAD") or config["WTF_CSRF_TIME_LIMIT"] is not None:
         return
+    secret = config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key
     raw = session.get("csrf_token")
-    if raw is None:  # a first page: Flask-WTF makes the raw token when the page asks for one
-        return
-    key = (config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key, raw)
-    token = _SIGNED_CSRF.get(key)
-    if token is None:
+    if raw is None:
+        if "_user_id" not in session:
+            # A visitor's page: Flask-WTF makes the raw token only if the page has a form, so
+            # that a page without one starts no session.
+            return
+        # The first page after signing in (which renews the raw token): made and signed here,
+        # once, rather than by the page and then again by the next one.
         token = generate_csrf()
-        if len(_SIGNED_CSRF) >= VERIFIED_COOKIES:
-            _SIGNED_CSRF.clear()
-        _SIGNED_CSRF[key] = token
+        raw = session["csrf_token"]
     else:
-        g.csrf_token = token
+        token = _SIGNED_CSRF.get((secret, raw))
+        if token is not None:
+            g.csrf_token = token
+            return
+        token = generate_csrf()
+    if len(_SIGNED_CSRF) >= VERIFIED_COOKIES:
+        _SIGNED_CSRF.clear()
+    _SIGNED_CSRF[(secret, raw)] = token
 
 
 _ASKED_ALONG = "sign_in_asked_along"
