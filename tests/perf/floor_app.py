@@ -4,10 +4,12 @@ A minimal Flask app returning the lesson page's exact bytes (saved by the load g
 the real page), served by gunicorn with the same configuration as the portal, in two ways:
 
 - `/<path>`: compressed on every request, as the portal compresses any page it makes on the
-  fly (the floor of the first five rounds);
+  fly (the floor of the first five rounds): the floor of the catalogue;
 - `/kept/<path>`: compressed once, as the portal now sends a kept lesson page (gzip, built from
-  parts compressed once): the strict floor, which the targets use, since nothing a lesson page
-  does can be cheaper than this.
+  parts compressed once): the strict floor, the lesson page's.
+
+Each page is held to the floor that compresses the way it does, so that no page gains or loses
+by how its bytes are compressed.
 """
 
 from __future__ import annotations

@@ -104,10 +104,10 @@ def test_pages_under_load_against_the_floor(backend, tmp_path, bench_table, benc
          f"{rows['certificates']:,} certificates)", backend,
          f"gunicorn {workers} workers, {WARMUP:g} s warm-up + {DURATION:g} s per line")
     )  # fmt: skip
-    # Each floor is measured first and last; pages are compared with the mean of the two. The
-    # targets use the strict floor (compressed once, as a kept lesson page is sent); the share
-    # of the floor that compresses on every request (the first five rounds') follows in
-    # brackets.
+    # Each floor is measured first and last; pages are compared with the mean of the two. Every
+    # line shows its share of the strict floor (compressed once, as a kept lesson page is sent)
+    # and, in brackets, of the floor that compresses on every request (the first five rounds').
+    # A target compares its page with the floor that compresses the way the page does.
     floor = mean_rps(results["phases"], STRICT_FLOOR)
     on_the_fly = mean_rps(results["phases"], ON_THE_FLY_FLOOR)
     by_name: dict[str, dict[int, dict]] = {}
@@ -153,13 +153,16 @@ def test_pages_under_load_against_the_floor(backend, tmp_path, bench_table, benc
              ", ".join(f"{k}: {v}" for k, v in results["sign_in_retries"].items()))
         )  # fmt: skip
 
-    def share(name: str) -> float:
-        return min(by_name[name][u]["rps"] / floor[u]["rps"] for u in USERS)
+    def share(name: str, against: dict[int, dict[str, float]]) -> float:
+        return min(by_name[name][u]["rps"] / against[u]["rps"] for u in USERS)
 
-    for name in ("lesson page (learner)", "catalogue"):
+    for name, against, which in (
+        ("lesson page (learner)", floor, "strict floor: compressed once, as the page"),
+        ("catalogue", on_the_fly, "floor compressing per request, as the page"),
+    ):
         bench_targets.append(
-            (f"{name}: throughput ≥ {TARGETS['floor_share']:.0%} of the floor (8 and 32 users)",
-             backend, f"{share(name):.0%}", share(name) >= TARGETS["floor_share"])
+            (f"{name}: throughput ≥ {TARGETS['floor_share']:.0%} of the {which} (8 and 32 users)",
+             backend, f"{share(name, against):.0%}", share(name, against) >= TARGETS["floor_share"])
         )  # fmt: skip
     worst = max(
         (phases[8]["p99_ms"], name) for name, phases in by_name.items() if "floor" not in name
