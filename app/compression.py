@@ -10,12 +10,14 @@ first sent: compressing it on every request cost a quarter of the page's time.
 
 from __future__ import annotations
 
+import functools
 import struct
 import zlib
 
 import brotli
 from flask import Flask, Response, current_app, request
 from flask_compress import Compress
+from werkzeug.http import parse_accept_header
 
 # RFC 1952: deflate, no file name, no time, maximum compression, unknown system.
 _GZIP_HEADER = bytes((0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 2, 255))
@@ -43,11 +45,12 @@ class KeptPage:
     stream. A page of one part (nothing of its reader's in it) is also kept in Brotli.
     """
 
-    __slots__ = ("parts", "_encoded", "_deflated_parts", "_brotli")
+    __slots__ = ("parts", "size", "_encoded", "_deflated_parts", "_brotli")
 
     def __init__(self, parts: list[str]) -> None:
         self.parts = parts
         self._encoded = [part.encode() for part in parts]
+        self.size = sum(map(len, self._encoded))  # without the text put between the parts
         self._deflated_parts: list[bytes] | None = None
         self._brotli: bytes | None = None
 
@@ -87,22 +90,16 @@ class KeptPage:
         return self._brotli
 
 
-# The encoding chosen for each Accept-Encoding header seen (browsers send a handful), and the
-# encodings offered: parsing the header cost a twentieth of a kept page.
-_CHOSEN: dict[tuple[str, tuple[str, ...]], str | None] = {}
-_CHOSEN_MOST = 256
+@functools.lru_cache(maxsize=256)
+def _best_encoding(accepted: str, offered: tuple[str, ...]) -> str | None:
+    return parse_accept_header(accepted).best_match(offered)
 
 
-def _chosen_encoding(offered: tuple[str, ...]) -> str | None:
-    key = (request.headers.get("Accept-Encoding", ""), offered)
-    try:
-        return _CHOSEN[key]
-    except KeyError:
-        pass
-    if len(_CHOSEN) >= _CHOSEN_MOST:
-        _CHOSEN.clear()
-    chosen = _CHOSEN[key] = request.accept_encodings.best_match(offered)
-    return chosen
+def chosen_encoding(offered: tuple[str, ...]) -> str | None:
+    """Which of `offered` this request's browser takes best; None for none. Remembered for
+    each Accept-Encoding header (browsers send a handful): parsing it cost a twentieth of a
+    kept page."""
+    return _best_encoding(request.headers.get("Accept-Encoding", ""), offered)
 
 
 def kept_page_response(page: KeptPage, filler: str = "") -> Response:
@@ -110,10 +107,8 @@ def kept_page_response(page: KeptPage, filler: str = "") -> Response:
     (Flask-Compress leaves a response that has an encoding, and adds to its Vary)."""
     config = current_app.config
     encoding = None
-    size = sum(map(len, page.parts))
-    if config.get("COMPRESS_RESPONSES") and size >= config["COMPRESS_MIN_SIZE"]:
-        offered = ("br", "gzip") if len(page.parts) == 1 else ("gzip",)
-        encoding = _chosen_encoding(offered)
+    if config.get("COMPRESS_RESPONSES") and page.size >= config["COMPRESS_MIN_SIZE"]:
+        encoding = chosen_encoding(("br", "gzip") if len(page.parts) == 1 else ("gzip",))
     if encoding is None:
         return Response(page.text(filler), mimetype="text/html")
     body = page.brotli() if encoding == "br" else page.gzip(filler)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import Flask, current_app, g, redirect, request, session, url_for
@@ -127,8 +128,14 @@ def reuse_signed_csrf_token() -> None:
     _SIGNED_CSRF[(secret, raw)] = token
 
 
-_ASKED_ALONG = "sign_in_asked_along"
-_READ_ALONG = "sign_in_read_along"
+@dataclass
+class _Along:
+    """A page's row asked of this request's sign-in lookup (in `g`), and once read, the row."""
+
+    read: DirectRead
+    values: dict[str, object]
+    done: bool = False
+    row: tuple | None = None
 
 
 def read_along_with_sign_in(read: DirectRead, **values: object) -> None:
@@ -136,14 +143,17 @@ def read_along_with_sign_in(read: DirectRead, **values: object) -> None:
     preprocessor runs first), read a page's own row in the same statement: `read` is made by
     `accounts.session_read_along`. The view then finds that row with `read_along`. On
     PostgreSQL this spares a round trip to the database on every such page."""
-    g.setdefault(_ASKED_ALONG, (read, values))
+    if "sign_in_along" not in g:
+        g.sign_in_along = _Along(read, values)
 
 
 def read_along(read: DirectRead, **values: object) -> tuple | None:
     """The row `read` got with the sign-in lookup for exactly these values; None when it did
     not run with it (nobody signed in, or the person was loaded before it was asked for)."""
-    found = g.get(_READ_ALONG, {}).get(read)
-    return found[1] if found is not None and found[0] == values else None
+    along = g.get("sign_in_along")
+    if along is None or along.read is not read or along.values != values:
+        return None
+    return along.row
 
 
 def session_policy() -> accounts.SessionPolicy:
@@ -169,12 +179,17 @@ def init_login(login_manager: LoginManager) -> None:
     @login_manager.user_loader
     def load_user(token: str) -> User | None:
         """The cookie holds a session token; a revoked or expired session signs nobody in."""
-        along = g.pop(_ASKED_ALONG, None)
-        user, seen_due, read = accounts.load_session_user(
-            db.session, token, policy=session_policy(), along=along
+        along = g.get("sign_in_along")
+        if along is not None and along.done:  # read by an earlier load of this request
+            along = None
+        user, seen_due, row = accounts.load_session_user(
+            db.session,
+            token,
+            policy=session_policy(),
+            along=(along.read, along.values) if along is not None else None,
         )
-        if along is not None and read is not None:
-            g.setdefault(_READ_ALONG, {})[along[0]] = (along[1], read)
+        if along is not None:
+            along.done, along.row = True, row
         if seen_due is not None:
             try:
                 accounts.mark_session_seen(db.session, seen_due)

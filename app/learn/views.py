@@ -203,7 +203,11 @@ def read_with_sign_in(endpoint: str | None, values: dict | None) -> None:
             return
         key = f"{values['module_slug']}/{values['item_slug']}"
         read_along_with_sign_in(progress.LESSON_STATE_WITH_SIGN_IN, course_id=found.id, key=key)
-    elif endpoint == "learn.answer" and request.method == "POST":
+    elif (
+        endpoint == "learn.answer"
+        and request.method == "POST"
+        and request.form.get("action") != "save"  # saving reads the attempt as it was
+    ):
         # The submission's time is taken before its attempt is read (see `answer`).
         g.answer_received_at = utcnow()
         read_along_with_sign_in(

@@ -274,12 +274,12 @@ def attempt_to_grade(
     reads. The quiz is the attempt's version's, read-only from memory (`cached_quiz_to_grade`);
     None when the attempt, or its quiz, does not exist."""
     if read is not None:
-        attempt_values = dict(zip(_ATTEMPT_FIELDS, read, strict=False))
-        if attempt_values["id"] is None:
+        split = len(_ATTEMPT_FIELDS)
+        attempt_values = dict(zip(_ATTEMPT_FIELDS, read[:split], strict=True))
+        if attempt_values["id"] is None:  # no such attempt
             return None
         attempt = loaded(session, QuizAttempt, attempt_values)
-        course_values = read[len(_ATTEMPT_FIELDS) :]
-        course = loaded(session, Course, dict(zip(_COURSE_FIELDS, course_values, strict=True)))
+        course = loaded(session, Course, dict(zip(_COURSE_FIELDS, read[split:], strict=True)))
     else:
         row = session.execute(_ATTEMPT_TO_GRADE, {"attempt_id": attempt_id}).first()
         if row is None:

@@ -18,7 +18,7 @@ import gzip
 import os
 from pathlib import Path
 
-from flask import Flask, Response, request
+from flask import Flask, Response
 
 from app import compression
 from config import Config
@@ -52,7 +52,7 @@ _kept: list[bytes] = []
 
 @app.get("/kept/<path:anything>")
 def kept_page(anything: str) -> Response:
-    if request.accept_encodings.best_match(("gzip",)) is None:
+    if compression.chosen_encoding(("gzip",)) is None:
         return Response(_page(), mimetype="text/html")
     if not _kept:
         _kept.append(gzip.compress(_page(), 9, mtime=0))

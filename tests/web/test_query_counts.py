@@ -137,3 +137,18 @@ def test_a_lesson_pages_state_comes_with_the_sign_in_lookup_for_every_reader(
         assert statements(count_queries, client, url) == 1, url
         page = client.get(url).get_data(as_text=True)
         assert {text for text in (done, to_do) if text in page} == shown, url
+
+
+def test_a_row_read_along_serves_only_the_read_and_values_it_was_asked_for(app):
+    from flask import g
+
+    from app.auth.session import read_along, read_along_with_sign_in
+    from app.services import grading, progress
+
+    with app.test_request_context("/"):
+        read_along_with_sign_in(progress.LESSON_STATE_WITH_SIGN_IN, course_id=1, key="m/a")
+        assert read_along(progress.LESSON_STATE_WITH_SIGN_IN, course_id=1, key="m/a") is None
+        g.sign_in_along.done, g.sign_in_along.row = True, (7, True)  # as the lookup leaves it
+        assert read_along(progress.LESSON_STATE_WITH_SIGN_IN, course_id=1, key="m/a") == (7, True)
+        assert read_along(progress.LESSON_STATE_WITH_SIGN_IN, course_id=1, key="m/b") is None
+        assert read_along(grading.ATTEMPT_TO_GRADE_WITH_SIGN_IN, course_id=1, key="m/a") is None
