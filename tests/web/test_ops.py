@@ -9,6 +9,7 @@ import logging
 import re
 import subprocess
 import sys
+import urllib.request
 
 import brotli
 import pytest
@@ -242,3 +243,19 @@ def test_only_the_command_line_loads_the_migration_tooling(server, tmp_path):
         cwd=BASE_DIR,
     ).stdout.split()
     assert loaded == (["False", "False"] if server else ["True", "True"])
+
+
+def test_gunicorn_workers_collect_only_what_they_made(tmp_path):
+    """The objects the master loaded before forking are frozen: a worker's full collection
+    does not walk them (nor write to the pages it shares with the master)."""
+    from tests.perf.server import Server
+
+    env = {"WEB_CONCURRENCY": "1"}
+    with Server(
+        "tests.web.collector_probe:app", env, tmp_path / "gunicorn.log", ready_path="/"
+    ) as probe:
+        with urllib.request.urlopen(probe.url + "/", timeout=10) as answer:  # noqa: S310
+            seen = json.loads(answer.read())
+    assert seen["enabled"] == 1
+    assert seen["frozen"] > 50_000  # the probe's rows, and everything imported with them
+    assert seen["tracked"] < seen["frozen"] / 2
