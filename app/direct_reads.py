@@ -26,6 +26,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql import Select
 
@@ -136,11 +137,17 @@ def column_keys(model: type) -> tuple[str, ...]:
     return tuple(attribute.key for attribute in sa_inspect(model).column_attrs)
 
 
-def loaded(session: Session, model: type[Model], values: Mapping[str, Any]) -> Model:
+def loaded(
+    session: Session, model: type[Model], values: Mapping[str, Any], *, refresh: bool = False
+) -> Model:
     """The object of a row read here (`values` by `column_keys`), in the session as if the ORM
-    had loaded it; the one already there, if any, as the ORM would give it."""
+    had loaded it; the one already there, if any, as the ORM would give it (with `refresh`,
+    given the row's values, as the ORM's populate_existing does)."""
     found = session.identity_map.get(identity_key(model, values["id"]))
     if found is not None:
+        if refresh:
+            for name, value in values.items():
+                set_committed_value(found, name, value)
         return found
     # As the ORM's own loading does: a new instance, its columns set without change events.
     instance = sa_inspect(model).class_manager.new_instance()

@@ -65,6 +65,12 @@ def test_a_row_read_directly_is_in_the_session_as_if_the_orm_loaded_it(app, impo
     assert not db.session.dirty and not db.session.new
     again = loaded(db.session, QuizAttempt, values)
     assert again is attempt
+    # As the ORM's populate_existing: the object already there takes the row's values, unchanged
+    # for the session (nothing to write back).
+    refreshed = loaded(db.session, QuizAttempt, {**values, "score": 99.0}, refresh=True)
+    assert refreshed is attempt and attempt.score == 99.0
+    assert not db.session.dirty
+    assert loaded(db.session, QuizAttempt, {**values, "score": 1.0}).score == 99.0
     attempt.score = 70.0
     db.session.commit()
     db.session.expunge_all()

@@ -285,3 +285,18 @@ def test_completing_a_newer_version_records_it_and_calls_certification_again(
     enrollment = db.session.scalar(select(Enrollment))
     version = db.session.get(CourseVersion, enrollment.completed_version_id)
     assert (version.number, calls) == (2, [1, 2])
+
+
+def test_touching_an_enrolment_gives_its_row_as_written(course, learner):
+    """The enrolment comes back from the UPDATE itself: the object already in the session is
+    given the new time, nothing is left to write, and an unenrolled learner is refused."""
+    enrolment = db.session.scalar(select(Enrollment).where(Enrollment.user_id == learner.id))
+    assert enrolment.last_activity_at is None
+    now = utcnow()
+    touched = progress.touch_enrolment(db.session, learner, course, now=now)
+    assert touched is enrolment and enrolment.last_activity_at == now
+    assert not db.session.dirty
+    with pytest.raises(progress.NotEnrolled):
+        progress.touch_enrolment(db.session, make_user(), course, now=now)
+    db.session.expunge_all()
+    assert db.session.scalar(select(Enrollment.last_activity_at)) == now
