@@ -592,9 +592,18 @@ def _report_filters() -> tuple[dict, list[str]]:
     return filters, errors
 
 
-def _report_grid(country: Country, filters: dict, *, page: int, page_size: int | None):
-    """The courses, the columns and the grid (one page, or all of it) for these filters."""
-    courses = reports.report_courses(db.session, country_id=country.id)
+def _report_grid(
+    country: Country, filters: dict, *, page: int, page_size: int | None, rates: bool = False
+):
+    """The courses, the columns and the grid (one page, or all of it) for these filters.
+
+    `rates`: the page shows completion rates; without a status or due date filter the courses'
+    query counts them (`reports.completion_rates` then asks nothing more).
+    """
+    unfiltered = not (filters["status"] or filters["due_before"])
+    courses = reports.report_courses(
+        db.session, country_id=country.id, count_completions=rates and unfiltered
+    )
     columns = reports.report_columns(courses, filters["course"])
     arguments = {
         "country_id": country.id,
@@ -620,7 +629,7 @@ def report():
             "focal/report.html", country=None, countries=countries, filters=filters, errors=[]
         )
     courses, columns, grid, arguments = _report_grid(
-        country, filters, page=page, page_size=REPORT_PAGE_SIZE
+        country, filters, page=page, page_size=REPORT_PAGE_SIZE, rates=True
     )
     if filters["course"] and not columns:
         errors.append("That course is not published. Choose one from the list.")

@@ -29,6 +29,7 @@ from sqlalchemy import (
     exists,
     false,
     func,
+    null,
     or_,
     select,
 )
@@ -39,6 +40,7 @@ from app.models import (
     Course,
     CourseVersion,
     Enrollment,
+    Lesson,
     LessonProgress,
     MasteryTotal,
     Module,
@@ -83,6 +85,9 @@ class ReportCourse:
     quiz_keys: tuple[str, ...]
     # Someone among the country's active learners is enrolled in it.
     has_enrolments: bool = False
+    # (enrolled, completed) among the country's active learners, when `report_courses` was
+    # asked to count them: the unfiltered completion rate, with no query of its own.
+    completions: tuple[int, int] | None = None
 
     @property
     def total(self) -> int:
@@ -121,30 +126,50 @@ def _among(
     return column.in_(people)
 
 
-def report_courses(session: Session, *, country_id: int) -> list[ReportCourse]:
-    """Every published course, marked when the country's learners are enrolled: one query."""
-    enrolled = (
-        exists()
-        .where(
-            Enrollment.course_id == Course.id,
-            Enrollment.unenrolled_at.is_(None),
-            # As an array on PostgreSQL: an IN made it read every user once per course.
-            _among(session, Enrollment.user_id, active_learners(country_id)),
-        )
-        .correlate(Course)
-    )
-    rows = session.execute(
+def report_courses(
+    session: Session, *, country_id: int, count_completions: bool = False
+) -> list[ReportCourse]:
+    """Every published course, marked when the country's learners are enrolled: one query.
+
+    With `count_completions`, each course also says how many of them are enrolled and how many
+    completed it, which the unfiltered completion rates are. Counting reads every enrolment of
+    the country where "is anyone enrolled" stops at the first, so only the pages that show
+    those rates ask for it.
+    """
+    # As an array on PostgreSQL: an IN made it read every user once per course.
+    learners = _among(session, Enrollment.user_id, active_learners(country_id))
+    statement = (
         select(
             Course.id,
             Course.slug,
             CourseVersion.title,
             cast(CourseVersion.outline, Text),  # decoded once per process (_outline_keys)
-            enrolled,
         )
         .join(CourseVersion, Course.published_version_id == CourseVersion.id)
         .where(Course.archived_at.is_(None))
         .order_by(CourseVersion.title, Course.id)
     )
+    if count_completions:
+        counts = (
+            select(
+                Enrollment.course_id,
+                func.count().label("enrolled"),
+                func.count(Enrollment.completed_at).label("completed"),
+            )
+            .where(learners, Enrollment.unenrolled_at.is_(None))
+            .group_by(Enrollment.course_id)
+            .subquery()
+        )
+        statement = statement.add_columns(counts.c.enrolled, counts.c.completed).outerjoin(
+            counts, counts.c.course_id == Course.id
+        )
+    else:
+        enrolled = (
+            exists()
+            .where(Enrollment.course_id == Course.id, Enrollment.unenrolled_at.is_(None), learners)
+            .correlate(Course)
+        )
+        statement = statement.add_columns(enrolled, null())
     return [
         ReportCourse(
             id=course_id,
@@ -152,9 +177,10 @@ def report_courses(session: Session, *, country_id: int) -> list[ReportCourse]:
             title=title,
             lesson_keys=lesson_keys,
             quiz_keys=quiz_keys,
-            has_enrolments=bool(has_enrolments),
+            has_enrolments=bool(enrolled),
+            completions=(enrolled or 0, completed or 0) if count_completions else None,
         )
-        for course_id, slug, title, outline, has_enrolments in rows
+        for course_id, slug, title, outline, enrolled, completed in session.execute(statement)
         for lesson_keys, quiz_keys in [_outline_keys(outline)]
     ]
 
@@ -353,7 +379,12 @@ def staff_course_grid(
     page: int = 1,
     page_size: int | None = 100,
 ) -> Grid:
-    """One page of the grid (all of it when page_size is None): four queries."""
+    """One page of the grid (all of it when page_size is None): one query.
+
+    The page of staff is a subquery; each person's enrolments in the columns are joined to it,
+    each with the lessons done and quizzes passed counted beside it, so the page costs one
+    statement whatever its size.
+    """
     staff = filtered_staff(
         country_id=country_id,
         courses=courses,
@@ -362,88 +393,105 @@ def staff_course_grid(
         due_before=due_before,
         today=today,
     )
-    statement = staff.with_only_columns(
-        User.id, User.display_name, User.email, func.count().over().label("total")
+    people = staff.with_only_columns(
+        User.id,
+        User.display_name,
+        User.email,
+        func.count().over().label("total"),
+        func.lower(User.display_name).label("sort_name"),
     ).order_by(func.lower(User.display_name), User.id)
     if page_size:
-        statement = statement.limit(page_size).offset((page - 1) * page_size)
-    found = session.execute(statement).all()
+        people = people.limit(page_size).offset((page - 1) * page_size)
+    people = people.subquery()
+    statement = select(people.c.id, people.c.display_name, people.c.email, people.c.total)
+    if courses:
+        statement = statement.add_columns(
+            Enrollment.course_id,
+            Enrollment.due_on,
+            Enrollment.completed_at,
+            Enrollment.last_activity_at.is_not(None),
+            _lessons_done() + _quizzes_passed(),
+        ).outerjoin(
+            Enrollment,
+            and_(
+                Enrollment.user_id == people.c.id,
+                Enrollment.course_id.in_([course.id for course in courses]),
+                Enrollment.unenrolled_at.is_(None),
+            ),
+        )
+    found = session.execute(statement.order_by(people.c.sort_name, people.c.id)).all()
     if found:
         total = found[0][3]
     elif page > 1:  # past the last page: still say how many there are
         total = session.scalar(select(func.count()).select_from(staff.subquery()))
     else:
         total = 0
-    rows = [StaffRow(user_id, name, email) for user_id, name, email, _ in found]
-    if rows and courses:
-        # A page: its ids (at most page_size); the whole report: the filter as a subquery.
-        people = [row.user_id for row in rows] if page_size else staff
-        _fill_cells(session, rows, courses, people, today)
-    return Grid(rows=rows, total=total or 0, page=page, page_size=page_size)
+    return Grid(
+        rows=_staff_rows(found, courses, today), total=total or 0, page=page, page_size=page_size
+    )
 
 
-def _fill_cells(
-    session: Session,
-    rows: list[StaffRow],
-    courses: Sequence[ReportCourse],
-    people: list[int] | Select,
-    today: date,
-) -> None:
-    """Enrolments, lessons done and quizzes passed of these people: three GROUP BY queries."""
-    course_ids = [course.id for course in courses]
-    lessons = {
-        (user_id, course_id): count
-        for user_id, course_id, count in session.execute(
-            select(LessonProgress.user_id, LessonProgress.course_id, func.count())
-            .where(_among(session, LessonProgress.user_id, people), _lessons_of(courses))
-            .group_by(LessonProgress.user_id, LessonProgress.course_id)
+def _lessons_done() -> ColumnElement[int]:
+    """The enrolment's lessons done, among those of its course's published version."""
+    return (
+        select(func.count())
+        .select_from(LessonProgress)
+        .join(Course, Course.id == LessonProgress.course_id)
+        .join(
+            Lesson,
+            and_(
+                Lesson.version_id == Course.published_version_id,
+                Lesson.key == LessonProgress.item_key,
+            ),
         )
-    }
-    quizzes = {
-        (user_id, course_id): count
-        for user_id, course_id, count in session.execute(
-            select(
-                QuizAttempt.user_id,
-                QuizAttempt.course_id,
-                func.count(distinct(QuizAttempt.quiz_key)),
-            )
-            .where(
-                _among(session, QuizAttempt.user_id, people),
-                QuizAttempt.passed.is_(True),
-                # "+ 0": through the people's own attempts (the user index), not through every
-                # passed attempt of each course in the region ("MULTI-INDEX OR" on SQLite).
-                _quizzes_of(courses, QuizAttempt.course_id + 0),
-            )
-            .group_by(QuizAttempt.user_id, QuizAttempt.course_id)
+        .where(
+            LessonProgress.user_id == Enrollment.user_id,
+            LessonProgress.course_id == Enrollment.course_id,
         )
-    }
+        .correlate(Enrollment)
+        .scalar_subquery()
+    )
+
+
+def _quizzes_passed() -> ColumnElement[int]:
+    """The enrolment's quizzes passed, among those of its course's published version."""
+    return (
+        select(func.count(distinct(QuizAttempt.quiz_key)))
+        .join(Course, Course.id == QuizAttempt.course_id)
+        .join(
+            Quiz,
+            and_(Quiz.version_id == Course.published_version_id, Quiz.key == QuizAttempt.quiz_key),
+        )
+        .where(
+            QuizAttempt.course_id == Enrollment.course_id,
+            QuizAttempt.user_id == Enrollment.user_id,
+            QuizAttempt.passed.is_(True),
+        )
+        .correlate(Enrollment)
+        .scalar_subquery()
+    )
+
+
+def _staff_rows(found: Sequence, courses: Sequence[ReportCourse], today: date) -> list[StaffRow]:
+    """The grid's rows from the query's: one per person, then one per enrolment of theirs."""
     totals = {course.id: course.total for course in courses}
-    by_user = {row.user_id: row for row in rows}
-    for user_id, course_id, due_on, completed_at, active in session.execute(
-        select(
-            Enrollment.user_id,
-            Enrollment.course_id,
-            Enrollment.due_on,
-            Enrollment.completed_at,
-            Enrollment.last_activity_at.is_not(None),
-        ).where(
-            _among(session, Enrollment.user_id, people),
-            Enrollment.course_id.in_(course_ids),
-            Enrollment.unenrolled_at.is_(None),
-        )
-    ):
-        row = by_user.get(user_id)
-        if row is None:
-            continue
-        key = (user_id, course_id)
-        row.cells[course_id] = make_cell(
-            done=lessons.get(key, 0) + quizzes.get(key, 0),
-            total=totals[course_id],
-            completed_at=completed_at,
-            active=bool(active),
-            due_on=due_on,
-            today=today,
-        )
+    rows: list[StaffRow] = []
+    row = None
+    for user_id, name, email, _, *enrolment in found:
+        if row is None or row.user_id != user_id:
+            row = StaffRow(user_id, name, email)
+            rows.append(row)
+        if enrolment and enrolment[0] is not None:
+            course_id, due_on, completed_at, active, done = enrolment
+            row.cells[course_id] = make_cell(
+                done=done,
+                total=totals[course_id],
+                completed_at=completed_at,
+                active=bool(active),
+                due_on=due_on,
+                today=today,
+            )
+    return rows
 
 
 # --- above the grid: completion rates and mastery ----------------------------------------
@@ -470,9 +518,16 @@ def completion_rates(
     due_before: date | None = None,
     today: date,
 ) -> list[CompletionRate]:
-    """Completed / enrolled per course, over every filtered learner (not one page): one query."""
+    """Completed / enrolled per course, over every filtered learner (not one page).
+
+    Without a status or due date filter these are the counts `report_courses` made for the
+    same country, when asked to (a chosen course keeps the staff enrolled in it: the same
+    enrolments), so no query; otherwise one query.
+    """
     if not courses:
         return []
+    if status is None and due_before is None and all(c.completions is not None for c in courses):
+        return [CompletionRate(course, *course.completions) for course in courses]
     staff = filtered_staff(
         country_id=country_id,
         courses=courses,

@@ -17,6 +17,7 @@ from app.models import (
     Question,
     QuestionResponse,
     Quiz,
+    QuizAttempt,
     Role,
 )
 from app.services import mastery, reports
@@ -226,6 +227,62 @@ def test_only_the_published_versions_keys_count(app, course):
         db.session, country_id=learner.country_id, courses=[column], today=TODAY, page_size=None
     )
     assert [r.cells for r in whole.rows] == [row.cells] and whole.pages == 1
+
+
+def test_the_counted_completions_are_the_unfiltered_rates(app, course):
+    done, started, unenrolled = (make_user(country="ID") for _ in range(3))
+    inactive, thai = make_user(country="ID"), make_user(country="TH")
+    inactive.is_active = False
+    for who in (done, started, unenrolled, inactive, thai):
+        db.session.add(Enrollment(user_id=who.id, course_id=course.id))
+    db.session.flush()
+    enrolments = {e.user_id: e for e in db.session.scalars(select(Enrollment))}
+    enrolments[done.id].completed_at = datetime(2025, 6, 1, tzinfo=UTC)
+    enrolments[thai.id].completed_at = datetime(2025, 6, 1, tzinfo=UTC)
+    enrolments[unenrolled.id].unenrolled_at = datetime(2025, 6, 2, tzinfo=UTC)
+    db.session.commit()
+    country_id = done.country_id
+    counted = reports.report_courses(db.session, country_id=country_id, count_completions=True)
+    assert [c.completions for c in counted] == [(2, 1)]
+    queried = reports.report_courses(db.session, country_id=country_id)
+    assert [c.completions for c in queried] == [None]
+    assert [c.has_enrolments for c in queried] == [c.has_enrolments for c in counted] == [True]
+    for chosen in (False, True):
+        from_counts = reports.completion_rates(
+            db.session, country_id=country_id, courses=counted, course_chosen=chosen, today=TODAY
+        )
+        from_query = reports.completion_rates(
+            db.session, country_id=country_id, courses=queried, course_chosen=chosen, today=TODAY
+        )
+        assert [(r.enrolled, r.completed) for r in from_counts] == [(2, 1)]
+        assert [(r.enrolled, r.completed) for r in from_query] == [(2, 1)]
+
+
+def test_a_quiz_passed_counts_only_when_the_published_version_has_it(app, course):
+    learner = make_user(country="ID")
+    db.session.add(Enrollment(user_id=learner.id, course_id=course.id))
+    for key, passed in (("basics/check", True), ("basics/gone", True), ("practice/timed", False)):
+        db.session.add(
+            QuizAttempt(
+                user_id=learner.id,
+                course_id=course.id,
+                quiz_key=key,
+                version_id=course.published_version_id,
+                number=1,
+                started_at=datetime(2025, 6, 1, tzinfo=UTC),
+                submitted_at=datetime(2025, 6, 1, tzinfo=UTC),
+                score=90.0 if passed else 10.0,
+                passed=passed,
+                layout=[],
+                answers={},
+            )
+        )
+    db.session.commit()
+    columns = reports.report_courses(db.session, country_id=learner.country_id)
+    grid = reports.staff_course_grid(
+        db.session, country_id=learner.country_id, courses=columns, today=TODAY
+    )
+    assert grid.rows[0].cells[course.id].text == "In progress 20%"  # 1 of 5 items
 
 
 def test_a_course_nobody_of_the_country_takes_is_no_column(app, course):
