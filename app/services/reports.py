@@ -19,15 +19,17 @@ from typing import NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
+    Date,
+    Integer,
     Select,
     Text,
     and_,
     any_,
+    bindparam,
     case,
     cast,
     distinct,
     exists,
-    false,
     func,
     null,
     or_,
@@ -100,7 +102,16 @@ def _keys(outline: list[dict], kind: str) -> tuple[str, ...]:
     )
 
 
-def active_learners(country_id: int) -> Select:
+# The report's statements are built once per process, with bind parameters for what changes
+# from one request to the next (country, courses, dates, page): building one and working out
+# its cache key cost more than running it. Nothing of any country's data is kept.
+COUNTRY = bindparam("country_id", type_=Integer)
+COURSE_IDS = bindparam("course_ids", expanding=True, type_=Integer)
+TODAY = bindparam("today", type_=Date)
+DUE_BEFORE = bindparam("due_before", type_=Date)
+
+
+def active_learners(country_id: int | ColumnElement[int] = COUNTRY) -> Select:
     """The ids of the country's active learners: the rows of the report."""
     return select(User.id).where(
         User.country_id == country_id,
@@ -110,20 +121,22 @@ def active_learners(country_id: int) -> Select:
     )
 
 
-def _among(
-    session: Session, column: ColumnElement, people: Sequence[int] | Select
-) -> ColumnElement:
-    """`column IN people`, people being ids or a query of ids (such as `active_learners`).
+def _among(dialect: str, column: ColumnElement, people: Select) -> ColumnElement:
+    """`column IN people`, people being a query of ids (such as `active_learners`).
 
-    On PostgreSQL a query is given as one array, `column = ANY(ARRAY(query))`, so that each
+    On PostgreSQL the query is given as one array, `column = ANY(ARRAY(query))`, so that each
     person is looked up in the index that starts with `column` and the cost follows the
     country's rows. As a join or an IN, the planner reads and hashes the whole table instead,
     every country's rows: for the biggest country the report's queries take twice as long,
     and longer as the region grows.
     """
-    if isinstance(people, Select) and session.get_bind().dialect.name == "postgresql":
+    if dialect == "postgresql":
         return column == any_(func.array(people.scalar_subquery()))
     return column.in_(people)
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
 
 
 def report_courses(
@@ -136,8 +149,28 @@ def report_courses(
     the country where "is anyone enrolled" stops at the first, so only the pages that show
     those rates ask for it.
     """
+    rows = session.execute(
+        _courses_statement(_dialect(session), count_completions), {"country_id": country_id}
+    )
+    return [
+        ReportCourse(
+            id=course_id,
+            slug=slug,
+            title=title,
+            lesson_keys=lesson_keys,
+            quiz_keys=quiz_keys,
+            has_enrolments=bool(enrolled),
+            completions=(enrolled or 0, completed or 0) if count_completions else None,
+        )
+        for course_id, slug, title, outline, enrolled, completed in rows
+        for lesson_keys, quiz_keys in [_outline_keys(outline)]
+    ]
+
+
+@lru_cache(maxsize=8)
+def _courses_statement(dialect: str, count_completions: bool) -> Select:
     # As an array on PostgreSQL: an IN made it read every user once per course.
-    learners = _among(session, Enrollment.user_id, active_learners(country_id))
+    learners = _among(dialect, Enrollment.user_id, active_learners())
     statement = (
         select(
             Course.id,
@@ -160,29 +193,15 @@ def report_courses(
             .group_by(Enrollment.course_id)
             .subquery()
         )
-        statement = statement.add_columns(counts.c.enrolled, counts.c.completed).outerjoin(
+        return statement.add_columns(counts.c.enrolled, counts.c.completed).outerjoin(
             counts, counts.c.course_id == Course.id
         )
-    else:
-        enrolled = (
-            exists()
-            .where(Enrollment.course_id == Course.id, Enrollment.unenrolled_at.is_(None), learners)
-            .correlate(Course)
-        )
-        statement = statement.add_columns(enrolled, null())
-    return [
-        ReportCourse(
-            id=course_id,
-            slug=slug,
-            title=title,
-            lesson_keys=lesson_keys,
-            quiz_keys=quiz_keys,
-            has_enrolments=bool(enrolled),
-            completions=(enrolled or 0, completed or 0) if count_completions else None,
-        )
-        for course_id, slug, title, outline, enrolled, completed in session.execute(statement)
-        for lesson_keys, quiz_keys in [_outline_keys(outline)]
-    ]
+    enrolled = (
+        exists()
+        .where(Enrollment.course_id == Course.id, Enrollment.unenrolled_at.is_(None), learners)
+        .correlate(Course)
+    )
+    return statement.add_columns(enrolled, null())
 
 
 @lru_cache(maxsize=256)
@@ -276,95 +295,140 @@ def make_cell(
     return _shared_cell("in_progress", percent, None, overdue)
 
 
-def _current_keys(
-    course_column: ColumnElement, key_column: ColumnElement, courses: Iterable[tuple[int, tuple]]
-) -> ColumnElement[bool]:
-    """(course = X AND key IN (X's current keys)) OR ...: only the published items count."""
-    terms = [and_(course_column == cid, key_column.in_(keys)) for cid, keys in courses if keys]
-    return or_(*terms) if terms else false()
-
-
-def _lessons_of(courses: Sequence[ReportCourse]) -> ColumnElement[bool]:
-    return _current_keys(
-        LessonProgress.course_id,
-        LessonProgress.item_key,
-        ((course.id, course.lesson_keys) for course in courses),
+def _lessons_done() -> Select:
+    """The enrolment's lessons done that its course's published version has (by stable key)."""
+    return (
+        select(LessonProgress.item_key)
+        .join(Course, Course.id == LessonProgress.course_id)
+        .join(
+            Lesson,
+            and_(
+                Lesson.version_id == Course.published_version_id,
+                Lesson.key == LessonProgress.item_key,
+            ),
+        )
+        .where(
+            LessonProgress.user_id == Enrollment.user_id,
+            LessonProgress.course_id == Enrollment.course_id,
+        )
+        .correlate(Enrollment)
     )
 
 
-def _quizzes_of(
-    courses: Sequence[ReportCourse], course_column: ColumnElement = QuizAttempt.course_id
-) -> ColumnElement[bool]:
-    return _current_keys(
-        course_column,
-        QuizAttempt.quiz_key,
-        ((course.id, course.quiz_keys) for course in courses),
+def _quizzes_passed() -> Select:
+    """The enrolment's passed attempts at quizzes its course's published version has."""
+    return (
+        select(QuizAttempt.quiz_key)
+        .join(Course, Course.id == QuizAttempt.course_id)
+        .join(
+            Quiz,
+            and_(Quiz.version_id == Course.published_version_id, Quiz.key == QuizAttempt.quiz_key),
+        )
+        .where(
+            QuizAttempt.course_id == Enrollment.course_id,
+            QuizAttempt.user_id == Enrollment.user_id,
+            QuizAttempt.passed.is_(True),
+        )
+        .correlate(Enrollment)
     )
 
 
-def _status_condition(
-    status: str | None, courses: Sequence[ReportCourse], today: date
-) -> ColumnElement[bool] | None:
+def _status_condition(status: str | None) -> ColumnElement[bool] | None:
     """The SQL form of `make_cell`, about the Enrollment row of the enclosing query."""
     not_completed = Enrollment.completed_at.is_(None)
     if status == "completed":
         return Enrollment.completed_at.is_not(None)
     if status == "overdue":
-        return and_(not_completed, Enrollment.due_on.is_not(None), Enrollment.due_on < today)
+        return and_(not_completed, Enrollment.due_on.is_not(None), Enrollment.due_on < TODAY)
     if status in ("not_started", "in_progress"):
         # EXISTS on the unique (user, course, key) index, not a count: "anything done?"
-        some_lesson = (
-            exists()
-            .where(
-                LessonProgress.user_id == Enrollment.user_id,
-                LessonProgress.course_id == Enrollment.course_id,
-                _lessons_of(courses),
-            )
-            .correlate(Enrollment)
+        started = or_(
+            Enrollment.last_activity_at.is_not(None),
+            _lessons_done().exists(),
+            _quizzes_passed().exists(),
         )
-        some_quiz = (
-            exists()
-            .where(
-                QuizAttempt.course_id == Enrollment.course_id,
-                QuizAttempt.user_id == Enrollment.user_id,
-                QuizAttempt.passed.is_(True),
-                _quizzes_of(courses),
-            )
-            .correlate(Enrollment)
-        )
-        started = or_(Enrollment.last_activity_at.is_not(None), some_lesson, some_quiz)
         return and_(not_completed, started if status == "in_progress" else ~started)
     return None
 
 
-def filtered_staff(
-    *,
-    country_id: int,
-    courses: Sequence[ReportCourse],
-    course_chosen: bool,
-    status: str | None,
-    due_before: date | None,
-    today: date,
-) -> Select:
+@lru_cache(maxsize=64)
+def _filtered_staff(status: str | None, course_chosen: bool, due_filter: bool) -> Select:
     """The ids of the staff the filters keep (a subquery for the page, the CSV and the rates).
 
     With no filter every active learner is a row, enrolled or not, so the focal point sees who
     has no course yet; a course, status or due date keeps those with a matching enrolment.
+    Its parameters are those of `_parameters`.
     """
-    statement = active_learners(country_id)
+    statement = active_learners()
     conditions = [
         Enrollment.user_id == User.id,
         Enrollment.unenrolled_at.is_(None),
-        Enrollment.course_id.in_([course.id for course in courses]),
+        Enrollment.course_id.in_(COURSE_IDS),
     ]
-    condition = _status_condition(status, courses, today)
+    condition = _status_condition(status)
     if condition is not None:
         conditions.append(condition)
-    if due_before is not None:
-        conditions.extend([Enrollment.due_on.is_not(None), Enrollment.due_on < due_before])
-    if course_chosen or condition is not None or due_before is not None:
+    if due_filter:
+        conditions.extend([Enrollment.due_on.is_not(None), Enrollment.due_on < DUE_BEFORE])
+    if course_chosen or condition is not None or due_filter:
         statement = statement.where(exists().where(*conditions).correlate(User))
     return statement
+
+
+def _parameters(
+    country_id: int, courses: Sequence[ReportCourse], today: date, due_before: date | None
+) -> dict:
+    return {
+        "country_id": country_id,
+        "course_ids": [course.id for course in courses],
+        "today": today,
+        "due_before": due_before,
+    }
+
+
+@lru_cache(maxsize=128)
+def _grid_statement(
+    status: str | None, course_chosen: bool, due_filter: bool, paged: bool, cells: bool
+) -> Select:
+    """The page of staff as a subquery, each person's enrolments in the columns joined to it,
+    each with its lessons done and quizzes passed counted beside it."""
+    people = (
+        _filtered_staff(status, course_chosen, due_filter)
+        .with_only_columns(
+            User.id,
+            User.display_name,
+            User.email,
+            func.count().over().label("total"),
+            func.lower(User.display_name).label("sort_name"),
+        )
+        .order_by(func.lower(User.display_name), User.id)
+    )
+    if paged:
+        people = people.limit(bindparam("limit")).offset(bindparam("offset"))
+    people = people.subquery()
+    statement = select(people.c.id, people.c.display_name, people.c.email, people.c.total)
+    if cells:
+        done = (
+            _lessons_done().with_only_columns(func.count()).scalar_subquery()
+            + _quizzes_passed()
+            .with_only_columns(func.count(distinct(QuizAttempt.quiz_key)))
+            .scalar_subquery()
+        )
+        statement = statement.add_columns(
+            Enrollment.course_id,
+            Enrollment.due_on,
+            Enrollment.completed_at,
+            Enrollment.last_activity_at.is_not(None),
+            done,
+        ).outerjoin(
+            Enrollment,
+            and_(
+                Enrollment.user_id == people.c.id,
+                Enrollment.course_id.in_(COURSE_IDS),
+                Enrollment.unenrolled_at.is_(None),
+            ),
+        )
+    return statement.order_by(people.c.sort_name, people.c.id)
 
 
 def staff_course_grid(
@@ -379,96 +443,22 @@ def staff_course_grid(
     page: int = 1,
     page_size: int | None = 100,
 ) -> Grid:
-    """One page of the grid (all of it when page_size is None): one query.
-
-    The page of staff is a subquery; each person's enrolments in the columns are joined to it,
-    each with the lessons done and quizzes passed counted beside it, so the page costs one
-    statement whatever its size.
-    """
-    staff = filtered_staff(
-        country_id=country_id,
-        courses=courses,
-        course_chosen=course_chosen,
-        status=status,
-        due_before=due_before,
-        today=today,
-    )
-    people = staff.with_only_columns(
-        User.id,
-        User.display_name,
-        User.email,
-        func.count().over().label("total"),
-        func.lower(User.display_name).label("sort_name"),
-    ).order_by(func.lower(User.display_name), User.id)
+    """One page of the grid (all of it when page_size is None): one query, whatever its size."""
+    due_filter = due_before is not None
+    parameters = _parameters(country_id, courses, today, due_before)
     if page_size:
-        people = people.limit(page_size).offset((page - 1) * page_size)
-    people = people.subquery()
-    statement = select(people.c.id, people.c.display_name, people.c.email, people.c.total)
-    if courses:
-        statement = statement.add_columns(
-            Enrollment.course_id,
-            Enrollment.due_on,
-            Enrollment.completed_at,
-            Enrollment.last_activity_at.is_not(None),
-            _lessons_done() + _quizzes_passed(),
-        ).outerjoin(
-            Enrollment,
-            and_(
-                Enrollment.user_id == people.c.id,
-                Enrollment.course_id.in_([course.id for course in courses]),
-                Enrollment.unenrolled_at.is_(None),
-            ),
-        )
-    found = session.execute(statement.order_by(people.c.sort_name, people.c.id)).all()
+        parameters.update(limit=page_size, offset=(page - 1) * page_size)
+    statement = _grid_statement(status, course_chosen, due_filter, bool(page_size), bool(courses))
+    found = session.execute(statement, parameters).all()
     if found:
         total = found[0][3]
     elif page > 1:  # past the last page: still say how many there are
-        total = session.scalar(select(func.count()).select_from(staff.subquery()))
+        staff = _filtered_staff(status, course_chosen, due_filter)
+        total = session.scalar(select(func.count()).select_from(staff.subquery()), parameters)
     else:
         total = 0
     return Grid(
         rows=_staff_rows(found, courses, today), total=total or 0, page=page, page_size=page_size
-    )
-
-
-def _lessons_done() -> ColumnElement[int]:
-    """The enrolment's lessons done, among those of its course's published version."""
-    return (
-        select(func.count())
-        .select_from(LessonProgress)
-        .join(Course, Course.id == LessonProgress.course_id)
-        .join(
-            Lesson,
-            and_(
-                Lesson.version_id == Course.published_version_id,
-                Lesson.key == LessonProgress.item_key,
-            ),
-        )
-        .where(
-            LessonProgress.user_id == Enrollment.user_id,
-            LessonProgress.course_id == Enrollment.course_id,
-        )
-        .correlate(Enrollment)
-        .scalar_subquery()
-    )
-
-
-def _quizzes_passed() -> ColumnElement[int]:
-    """The enrolment's quizzes passed, among those of its course's published version."""
-    return (
-        select(func.count(distinct(QuizAttempt.quiz_key)))
-        .join(Course, Course.id == QuizAttempt.course_id)
-        .join(
-            Quiz,
-            and_(Quiz.version_id == Course.published_version_id, Quiz.key == QuizAttempt.quiz_key),
-        )
-        .where(
-            QuizAttempt.course_id == Enrollment.course_id,
-            QuizAttempt.user_id == Enrollment.user_id,
-            QuizAttempt.passed.is_(True),
-        )
-        .correlate(Enrollment)
-        .scalar_subquery()
     )
 
 
@@ -528,30 +518,33 @@ def completion_rates(
         return []
     if status is None and due_before is None and all(c.completions is not None for c in courses):
         return [CompletionRate(course, *course.completions) for course in courses]
-    staff = filtered_staff(
-        country_id=country_id,
-        courses=courses,
-        course_chosen=course_chosen,
-        status=status,
-        due_before=due_before,
-        today=today,
-    )
+    statement = _rates_statement(_dialect(session), status, course_chosen, due_before is not None)
     counts = {
         course_id: (enrolled, completed)
         for course_id, enrolled, completed in session.execute(
-            select(Enrollment.course_id, func.count(), func.count(Enrollment.completed_at))
-            .where(
-                _among(session, Enrollment.user_id, staff),
-                # "+ 0": find the enrolments through the country's staff (the user index), not
-                # through every enrolment of each course in the region, which SQLite's planner
-                # would otherwise pick: the cost follows the country's size, not the region's.
-                (Enrollment.course_id + 0).in_([course.id for course in courses]),
-                Enrollment.unenrolled_at.is_(None),
-            )
-            .group_by(Enrollment.course_id)
+            statement, _parameters(country_id, courses, today, due_before)
         )
     }
     return [CompletionRate(course, *counts.get(course.id, (0, 0))) for course in courses]
+
+
+@lru_cache(maxsize=64)
+def _rates_statement(
+    dialect: str, status: str | None, course_chosen: bool, due_filter: bool
+) -> Select:
+    staff = _filtered_staff(status, course_chosen, due_filter)
+    return (
+        select(Enrollment.course_id, func.count(), func.count(Enrollment.completed_at))
+        .where(
+            _among(dialect, Enrollment.user_id, staff),
+            # "+ 0": find the enrolments through the country's staff (the user index), not
+            # through every enrolment of each course in the region, which SQLite's planner
+            # would otherwise pick: the cost follows the country's size, not the region's.
+            (Enrollment.course_id + 0).in_(COURSE_IDS),
+            Enrollment.unenrolled_at.is_(None),
+        )
+        .group_by(Enrollment.course_id)
+    )
 
 
 @dataclass(frozen=True)
@@ -575,19 +568,10 @@ def mastery_by_provision(
     list's totals are added to the groups of its provisions (a question testing art. 3(a) and
     art. 3(b) counts once for art. 3).
     """
-    # Summed per list of provisions in the database (as JSON text: a few dozen different lists,
-    # against hundreds of questions), each list turned into its groups once per process.
-    provisions = cast(Question.provisions, Text)
-    statement = (
-        select(provisions, func.sum(MasteryTotal.answers), func.sum(MasteryTotal.earned))
-        .join(Question, Question.id == MasteryTotal.question_id)
-        .where(MasteryTotal.country_id == country_id)
-        .group_by(provisions)
-    )
-    if course_id is not None:
-        statement = statement.where(MasteryTotal.course_id == course_id)
+    parameters = {"country_id": country_id, "course_id": course_id}
     groups: dict[str, list[float]] = {}
-    for provisions_json, answers, earned in session.execute(statement):
+    statement = _mastery_statement(by_course=course_id is not None)
+    for provisions_json, answers, earned in session.execute(statement, parameters):
         for group in _provision_groups(provisions_json):
             totals = groups.setdefault(group, [0, 0.0])
             totals[0] += answers
@@ -596,6 +580,22 @@ def mastery_by_provision(
         Mastery(provision, int(answers), earned)
         for provision, (answers, earned) in sorted(groups.items())
     ]
+
+
+@lru_cache(maxsize=2)
+def _mastery_statement(*, by_course: bool) -> Select:
+    # Summed per list of provisions in the database (as JSON text: a few dozen different lists,
+    # against hundreds of questions), each list turned into its groups once per process.
+    provisions = cast(Question.provisions, Text)
+    statement = (
+        select(provisions, func.sum(MasteryTotal.answers), func.sum(MasteryTotal.earned))
+        .join(Question, Question.id == MasteryTotal.question_id)
+        .where(MasteryTotal.country_id == COUNTRY)
+        .group_by(provisions)
+    )
+    if by_course:
+        statement = statement.where(MasteryTotal.course_id == bindparam("course_id"))
+    return statement
 
 
 @lru_cache(maxsize=1024)

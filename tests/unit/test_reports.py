@@ -258,6 +258,31 @@ def test_the_counted_completions_are_the_unfiltered_rates(app, course):
         assert [(r.enrolled, r.completed) for r in from_query] == [(2, 1)]
 
 
+def test_the_statements_are_built_once_and_each_country_sees_its_own_staff(app, course):
+    indonesian, thai = make_user(country="ID", name="Budi"), make_user(country="TH", name="Somchai")
+    db.session.add(Enrollment(user_id=indonesian.id, course_id=course.id))
+    db.session.commit()
+
+    def report(country_id: int) -> tuple:
+        courses = reports.report_courses(db.session, country_id=country_id, count_completions=True)
+        columns = reports.report_columns(courses)
+        grid = reports.staff_course_grid(
+            db.session, country_id=country_id, courses=columns, today=TODAY
+        )
+        rates = reports.completion_rates(
+            db.session, country_id=country_id, courses=columns, today=TODAY
+        )
+        names = [row.name for row in grid.rows]
+        return names, [(r.enrolled, r.completed) for r in rates], len(grid.rows[0].cells)
+
+    assert report(indonesian.country_id) == (["Budi"], [(1, 0)], 1)
+    assert report(thai.country_id) == (["Somchai"], [], 0)
+    db.session.add(Enrollment(user_id=thai.id, course_id=course.id))
+    db.session.commit()
+    assert report(thai.country_id) == (["Somchai"], [(1, 0)], 1)
+    assert report(indonesian.country_id) == (["Budi"], [(1, 0)], 1)
+
+
 def test_a_quiz_passed_counts_only_when_the_published_version_has_it(app, course):
     learner = make_user(country="ID")
     db.session.add(Enrollment(user_id=learner.id, course_id=course.id))
