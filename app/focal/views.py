@@ -654,6 +654,9 @@ def report():
         format_day=reports.format_day,
         csv_url=url_for("focal.report_csv", **query),
         page_url=lambda number: url_for("focal.report", **{**query, "page": number}),
+        # Each row links to the person's page: built once, each row adding its id, since
+        # url_for for every row was a quarter of the page's rendering.
+        person_url_prefix=url_for("focal.person", user_id=0).removesuffix("0"),
     )
 
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 
 import pytest
+from flask import url_for
 from sqlalchemy import insert, select
 
 from app.authoring.importer import import_course_folder
@@ -156,6 +157,16 @@ def test_the_grid_shows_each_persons_status_and_percentage(app, staff):
     header = table(html)[0]
     assert header == ["Name", "Email", "A tour of the course format"]
     assert 'class="overdue">Overdue</strong>' in html
+
+
+def test_each_row_links_to_the_persons_page(app, staff):
+    client = signed_in(app, staff["focal"])
+    html = client.get("/focal/report").get_data(as_text=True)
+    budi = staff["budi"]
+    with app.test_request_context():
+        link = url_for("focal.person", user_id=budi.id)
+    assert f'<a href="{link}">Budi Progress</a>' in html
+    assert client.get(link).status_code == 200
 
 
 def test_completion_rates_and_mastery_are_above_the_grid(app, staff):
