@@ -12,10 +12,20 @@ from app.models import AuditEvent, User, utcnow
 # One INSERT, sent at once: an event never changes once written, so it needs no object in the
 # session nor a unit-of-work flush (which costs more than the INSERT on a hot request).
 _INSERT = insert(AuditEvent.__table__)
+# An event's columns, as `event_values` gives them.
+COLUMNS = (
+    "occurred_at",
+    "action",
+    "actor_id",
+    "target_type",
+    "target_id",
+    "country_id",
+    "ip_address",
+    "details",
+)
 
 
-def record(
-    session: Session,
+def event_values(
     action: str,
     *,
     actor: User | None = None,
@@ -23,24 +33,33 @@ def record(
     country_id: int | None = None,
     ip_address: str | None = None,
     **details: Any,
-) -> None:
-    """Write one audit event, e.g. record(s, "enrolment.created", actor=fp, target=enrolment).
+) -> dict[str, Any]:
+    """The columns (`COLUMNS`) of one audit event (see `record`), to `write` or for a
+    statement that writes it."""
+    if country_id is None and isinstance(target, User):
+        country_id = target.country_id
+    return {
+        "occurred_at": utcnow(),
+        "action": action,
+        "actor_id": actor.id if actor is not None else None,
+        "target_type": type(target).__name__.lower() if target is not None else None,
+        "target_id": getattr(target, "id", None),
+        "country_id": country_id,
+        "ip_address": ip_address,
+        "details": details,
+    }
+
+
+def record(session: Session, action: str, **event: Any) -> None:
+    """Write one audit event, e.g. record(s, "enrolment.created", actor=fp, target=enrolment):
+    `event` as `event_values` takes it.
 
     The actor and the target must have their ids (be flushed) already; the event goes into
     the session's transaction, so it is committed or rolled back with the change it records.
     """
-    if country_id is None and isinstance(target, User):
-        country_id = target.country_id
-    session.execute(
-        _INSERT,
-        {
-            "occurred_at": utcnow(),
-            "action": action,
-            "actor_id": actor.id if actor is not None else None,
-            "target_type": type(target).__name__.lower() if target is not None else None,
-            "target_id": getattr(target, "id", None),
-            "country_id": country_id,
-            "ip_address": ip_address,
-            "details": details,
-        },
-    )
+    write(session, event_values(action, **event))
+
+
+def write(session: Session, values: dict[str, Any]) -> None:
+    """Write the event of `event_values`."""
+    session.execute(_INSERT, values)

@@ -14,14 +14,28 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import (
+    Float,
+    Integer,
+    Select,
+    bindparam,
+    exists,
+    func,
+    insert,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.direct_reads import column_keys, loaded
 from app.models import (
+    AuditEvent,
     Course,
+    Enrollment,
     Question,
     QuestionResponse,
     Quiz,
@@ -29,9 +43,9 @@ from app.models import (
     User,
     utcnow,
 )
-from app.services import accounts, audit, catalog, mastery
+from app.services import accounts, audit, catalog, mastery, progress
 from app.services.errors import DomainError, NotFound
-from app.services.progress import record_completion_if_done, require_enrolment, touch_enrolment
+from app.services.progress import record_completion_if_done, require_enrolment
 
 # Network and clicking take time: a submission this soon after the deadline is still on time.
 GRACE = timedelta(seconds=30)
@@ -249,6 +263,72 @@ _CLAIM = (
 _INSERT_RESPONSES = insert(QuestionResponse.__table__).returning(QuestionResponse.__table__.c.id)
 
 
+def _submission_statement() -> Select:
+    """`_write_submission`'s writes as one PostgreSQL statement: each a WITH clause that writes
+    only if the claim did, the claim only while the learner is enrolled. It returns the
+    attempt's id and the enrolment's row; no row when nothing was written.
+
+    Five statements in one: four round trips fewer, and a third less of both the worker's and
+    the database's time per submission (docs/performance.md, seventh round)."""
+    responses = QuestionResponse.__table__
+    learner_id = bindparam("learner_id", type_=Integer)
+    # No parameter named as a column of a table updated here: it would be SET as well.
+    course_id = bindparam("in_course", type_=Integer)
+    graded_at = bindparam("graded_at", type_=_ATTEMPTS.c.submitted_at.type)  # the claim's
+    touched = progress.touching_enrolment(learner_id, course_id, graded_at)
+    enrolled = exists().where(touched.whereclause)
+    claim = _CLAIM.where(enrolled).returning(_ATTEMPTS.c.id).cte("claim")
+    claimed = select(claim.c.id).exists()
+    given = (
+        func.unnest(
+            bindparam("question_ids", type_=postgresql.ARRAY(Integer)),
+            bindparam("marks", type_=postgresql.ARRAY(Float)),
+        )
+        .table_valued("question_id", "mark")
+        .render_derived(name="given")
+    )
+    marks = insert(responses).from_select(
+        ["attempt_id", "question_id", "user_id", "course_id", "mark", "answered_at"],
+        select(claim.c.id, given.c.question_id, learner_id, course_id, given.c.mark, graded_at)
+        .select_from(claim)
+        .join(given, true()),
+    )
+    summed = (
+        func.unnest(
+            bindparam("total_question_ids", type_=postgresql.ARRAY(Integer)),
+            bindparam("total_answers", type_=postgresql.ARRAY(Integer)),
+            bindparam("total_earned", type_=postgresql.ARRAY(Float)),
+        )
+        .table_valued("question_id", "answers", "earned")
+        .render_derived(name="summed")
+    )
+    added = mastery.adding_rows(
+        select(
+            bindparam("counted_in", type_=Integer),
+            course_id,
+            summed.c.question_id,
+            summed.c.answers,
+            summed.c.earned,
+        ).where(claimed)
+    )
+    events = AuditEvent.__table__
+    event = insert(events).from_select(
+        list(audit.COLUMNS),
+        select(
+            *(bindparam(f"event_{name}", type_=events.c[name].type) for name in audit.COLUMNS)
+        ).where(claimed),
+    )
+    enrolment = touched.where(claimed).cte("enrolment")
+    return (
+        select(claim.c.id, *enrolment.c)
+        .select_from(claim.join(enrolment, true()))
+        .add_cte(marks.cte("marks"), added.cte("mastery"), event.cte("event"))
+    )
+
+
+_SUBMISSION = _submission_statement()
+
+
 _ATTEMPT_FIELDS = column_keys(QuizAttempt)
 _COURSE_FIELDS = column_keys(Course)
 # The same attempt and course after the sign-in lookup's columns, in its statement
@@ -292,6 +372,43 @@ def attempt_to_grade(
     return attempt, course, quiz
 
 
+@dataclass(frozen=True)
+class _Graded:
+    """A graded attempt, as its writes need it."""
+
+    attempt: QuizAttempt
+    learner: User
+    course: Course
+    results: list[QuestionResult]
+    answers: Answers
+    score: float
+    passed: bool
+    late: bool
+    at: datetime
+    event: dict[str, Any]  # the audit event's columns
+
+    def claim_values(self) -> dict[str, Any]:
+        return {
+            "attempt_id": self.attempt.id,
+            "graded_at": self.at,
+            "graded_answers": self.answers,
+            "graded_score": self.score,
+            "graded_passed": self.passed,
+            "graded_late": self.late,
+        }
+
+    def claimed(self) -> None:
+        """The row now holds exactly these values: kept on the object, not reloaded."""
+        for name, value in (
+            ("submitted_at", self.at),
+            ("answers", self.answers),
+            ("score", self.score),
+            ("passed", self.passed),
+            ("submitted_late", self.late),
+        ):
+            set_committed_value(self.attempt, name, value)
+
+
 def submit_attempt(
     session: Session,
     attempt: QuizAttempt,
@@ -304,10 +421,10 @@ def submit_attempt(
 ) -> list[QuestionResult]:
     """Grade and close the attempt, once. Flushes; the caller commits.
 
-    Four statements when the quiz comes with its questions (`attempt_to_grade`): the update
-    that claims the attempt, one INSERT of every mark, the enrolment's last activity (an
-    UPDATE that returns it) and the audit event; a learner with a country adds one upsert of
-    the marks into the country's mastery totals. A pass adds the completion check.
+    The writes: the update that claims the attempt, one INSERT of every mark, the marks added
+    to the country's mastery totals (a learner with a country), the enrolment's last activity
+    and the audit event. On PostgreSQL they go in one statement (`_SUBMISSION`), elsewhere in
+    one statement each (`_write_submission`). A pass adds the completion check.
     """
     now = now or utcnow()
     if attempt.submitted_at is not None:
@@ -330,64 +447,97 @@ def submit_attempt(
     ]
     score = round(100 * sum(r.mark for r in results) / len(results), 2) if results else 0.0
     passed = score >= quiz.pass_mark
+    graded = _Graded(
+        attempt=attempt,
+        learner=learner,
+        course=course,
+        results=results,
+        answers=answers,
+        score=score,
+        passed=passed,
+        late=late,
+        at=now,
+        event=audit.event_values(
+            "attempt.submitted",
+            actor=learner,
+            target=attempt,
+            country_id=learner.country_id,
+            quiz=quiz.key,
+            score=score,
+            passed=passed,
+            late=late,
+        ),
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        enrollment = _write_submission_at_once(session, graded)
+    else:
+        enrollment = _write_submission(session, graded)
+    if passed:
+        record_completion_if_done(session, learner, course, enrollment, now=now)
+    return results
+
+
+def _write_submission(session: Session, graded: _Graded) -> Enrollment:
+    """The writes, one statement each; the enrolment returned."""
     # Claim the attempt: of two submissions at once (double click, two tabs) one grades it.
-    claimed = session.execute(
-        _CLAIM,
-        {
-            "attempt_id": attempt.id,
-            "graded_at": now,
-            "graded_answers": answers,
-            "graded_score": score,
-            "graded_passed": passed,
-            "graded_late": late,
-        },
-    ).rowcount
-    if claimed != 1:
-        session.refresh(attempt)
+    if session.execute(_CLAIM, graded.claim_values()).rowcount != 1:
+        session.refresh(graded.attempt)
         raise AttemptClosed("This attempt was already submitted.")
-    # The row now holds exactly these values: keep them on the object instead of reloading it.
-    for name, value in (
-        ("submitted_at", now),
-        ("answers", answers),
-        ("score", score),
-        ("passed", passed),
-        ("submitted_late", late),
-    ):
-        set_committed_value(attempt, name, value)
+    graded.claimed()
+    learner, results = graded.learner, graded.results
     if results:
         session.execute(
             _INSERT_RESPONSES,
             [
                 {
-                    "attempt_id": attempt.id,
+                    "attempt_id": graded.attempt.id,
                     "question_id": result.question.id,
                     "user_id": learner.id,
-                    "course_id": course.id,
+                    "course_id": graded.course.id,
                     "mark": result.mark,
-                    "answered_at": now,
+                    "answered_at": graded.at,
                 }
                 for result in results
             ],
         )
         mastery.add_marks(
-            session, learner, course.id, [(result.question.id, result.mark) for result in results]
+            session, learner, graded.course.id, [(r.question.id, r.mark) for r in results]
         )
-    enrollment = touch_enrolment(session, learner, course, now=now)
-    audit.record(
-        session,
-        "attempt.submitted",
-        actor=learner,
-        target=attempt,
-        country_id=learner.country_id,
-        quiz=quiz.key,
-        score=score,
-        passed=passed,
-        late=late,
-    )
+    enrollment = progress.touch_enrolment(session, learner, graded.course, now=graded.at)
+    audit.write(session, graded.event)
     session.flush()
-    if passed:
-        record_completion_if_done(session, learner, course, enrollment, now=now)
-    return results
+    return enrollment
+
+
+def _write_submission_at_once(session: Session, graded: _Graded) -> Enrollment:
+    """The writes in one statement (PostgreSQL); the enrolment returned."""
+    learner, results = graded.learner, graded.results
+    country_id = mastery.counted_country(learner.role, learner.country_id)
+    totals = mastery.summed_marks((r.question.id, r.mark) for r in results)
+    if country_id is None:
+        totals = []
+    row = session.execute(
+        _SUBMISSION,
+        {
+            **graded.claim_values(),
+            "learner_id": learner.id,
+            "in_course": graded.course.id,
+            "question_ids": [r.question.id for r in results],
+            "marks": [r.mark for r in results],
+            "counted_in": country_id,
+            "total_question_ids": [question_id for question_id, _, _ in totals],
+            "total_answers": [answers for _, answers, _ in totals],
+            "total_earned": [earned for _, _, earned in totals],
+            **{f"event_{name}": value for name, value in graded.event.items()},
+        },
+    ).first()
+    if row is None:  # nothing written: the attempt was submitted already, or not enrolled
+        session.refresh(graded.attempt)
+        if graded.attempt.submitted_at is not None:
+            raise AttemptClosed("This attempt was already submitted.")
+        raise progress.NotEnrolled("Join or be enrolled in this course to keep your progress.")
+    graded.claimed()
+    return progress.enrolment_of_row(session, row[1:])
 
 
 def graded_results(session: Session, attempt: QuizAttempt) -> list[QuestionResult]:

@@ -40,6 +40,18 @@ def counted_country(role: str, country_id: int | None) -> int | None:
     return country_id if role == Role.LEARNER.value else None
 
 
+def _adding(statement: sqlite.Insert | postgresql.Insert) -> sqlite.Insert | postgresql.Insert:
+    """The INSERT, adding its figures to a total already there (ON CONFLICT DO UPDATE)."""
+    table = MasteryTotal.__table__
+    return statement.on_conflict_do_update(
+        index_elements=[table.c[column.key] for column in KEY],
+        set_={
+            "answers": table.c.answers + statement.excluded.answers,
+            "earned": table.c.earned + statement.excluded.earned,
+        },
+    )
+
+
 def _upsert(session: Session) -> sqlite.Insert | postgresql.Insert:
     """INSERT INTO mastery_totals ... ON CONFLICT (key) DO UPDATE adding the new figures.
 
@@ -49,16 +61,14 @@ def _upsert(session: Session) -> sqlite.Insert | postgresql.Insert:
     found = _upserts.get(dialect)
     if found is None:
         # On the table, not the mapped class: a plain INSERT, without the ORM's bulk machinery.
-        table = MasteryTotal.__table__
-        statement = _INSERTS[dialect](table)
-        found = _upserts[dialect] = statement.on_conflict_do_update(
-            index_elements=[table.c[column.key] for column in KEY],
-            set_={
-                "answers": table.c.answers + statement.excluded.answers,
-                "earned": table.c.earned + statement.excluded.earned,
-            },
-        )
+        found = _upserts[dialect] = _adding(_INSERTS[dialect](MasteryTotal.__table__))
     return found
+
+
+def adding_rows(rows: Select) -> postgresql.Insert:
+    """PostgreSQL: an INSERT of `rows` (COLUMNS, sorted by key) into the totals, adding to
+    those already there, for a statement that writes more than the totals."""
+    return _adding(postgresql.insert(MasteryTotal.__table__).from_select(list(COLUMNS), rows))
 
 
 def _summed(country: ColumnElement[int], sign: int = 1) -> Select:
@@ -104,10 +114,8 @@ def add_marks(
     country_id = counted_country(learner.role, learner.country_id)
     if country_id is None:
         return
-    by_question: dict[int, list[float]] = {}
-    for question_id, mark in marks:
-        by_question.setdefault(question_id, []).append(mark)
-    if not by_question:
+    rows = summed_marks(marks)
+    if not rows:
         return
     # The rows as parameters of the statement built once, not as VALUES written into a new
     # statement: that one would be compiled again at every submission (a millisecond).
@@ -118,12 +126,21 @@ def add_marks(
                 "country_id": country_id,
                 "course_id": course_id,
                 "question_id": question_id,
-                "answers": len(given),
-                "earned": sum(given),
+                "answers": answers,
+                "earned": earned,
             }
-            for question_id, given in sorted(by_question.items())
+            for question_id, answers, earned in rows
         ],
     )
+
+
+def summed_marks(marks: Iterable[tuple[int, float]]) -> list[tuple[int, int, float]]:
+    """(question id, answers, marks earned) of (question id, mark) pairs, by question id: the
+    figures `add_marks` adds, in the order every write here takes its rows."""
+    by_question: dict[int, list[float]] = {}
+    for question_id, mark in marks:
+        by_question.setdefault(question_id, []).append(mark)
+    return [(question, len(given), sum(given)) for question, given in sorted(by_question.items())]
 
 
 def move_answers(session: Session, user_id: int, *, before: int | None, after: int | None) -> None:

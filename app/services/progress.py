@@ -6,6 +6,7 @@ republished course keeps everyone's progress on every item that still exists.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -15,6 +16,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql.dml import Update
 
 from app.direct_reads import DirectRead, column_keys, loaded
 from app.models import Course, CourseVersion, Enrollment, LessonProgress, QuizAttempt, User, utcnow
@@ -125,20 +127,37 @@ def require_enrolment(session: Session, learner: User, course: Course) -> Enroll
     return enrollment
 
 
-# On the table, not the mapped class: the ORM's bulk UPDATE with RETURNING (populating the
-# object) cost a tenth of a quiz submission; the row is put in the session as a read would.
 _ENROLMENTS = Enrollment.__table__
-_TOUCH_ENROLMENT = (
-    update(_ENROLMENTS)
-    .where(
-        _ENROLMENTS.c.user_id == bindparam("learner_id"),
-        _ENROLMENTS.c.course_id == bindparam("enrolled_in"),
-        _ENROLMENTS.c.unenrolled_at.is_(None),
-    )
-    .values(last_activity_at=bindparam("now"))
-    .returning(*(attribute.columns[0] for attribute in sa_inspect(Enrollment).column_attrs))
-)
 _ENROLMENT_FIELDS = column_keys(Enrollment)
+
+
+def touching_enrolment(learner_id: Any, course_id: Any, now: Any) -> Update:
+    """UPDATE of the learner's active enrolment in the course, its last activity set to `now`
+    (values or bound parameters), RETURNING the enrolment's columns for `enrolment_of_row`.
+
+    On the table, not the mapped class: the ORM's bulk UPDATE populating the object cost a
+    tenth of a quiz submission; the row is put in the session as a direct read is."""
+    return (
+        update(_ENROLMENTS)
+        .where(
+            _ENROLMENTS.c.user_id == learner_id,
+            _ENROLMENTS.c.course_id == course_id,
+            _ENROLMENTS.c.unenrolled_at.is_(None),
+        )
+        .values(last_activity_at=now)
+        .returning(*(attribute.columns[0] for attribute in sa_inspect(Enrollment).column_attrs))
+    )
+
+
+def enrolment_of_row(session: Session, row: Sequence[Any]) -> Enrollment:
+    """The enrolment a `touching_enrolment` statement returned, in the session (the object
+    already there, if any, given the row's values)."""
+    return loaded(session, Enrollment, dict(zip(_ENROLMENT_FIELDS, row, strict=True)), refresh=True)
+
+
+_TOUCH_ENROLMENT = touching_enrolment(
+    bindparam("learner_id"), bindparam("enrolled_in"), bindparam("now")
+)
 
 
 def touch_enrolment(
@@ -150,7 +169,7 @@ def touch_enrolment(
     ).first()
     if row is None:
         raise NotEnrolled("Join or be enrolled in this course to keep your progress.")
-    return loaded(session, Enrollment, dict(zip(_ENROLMENT_FIELDS, row, strict=True)), refresh=True)
+    return enrolment_of_row(session, row)
 
 
 def course_progress(session: Session, learner: User, course: Course) -> CourseProgress:

@@ -6,7 +6,7 @@ import random
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.extensions import db
 from app.models import (
@@ -14,6 +14,7 @@ from app.models import (
     Course,
     Enrollment,
     LessonProgress,
+    MasteryTotal,
     QuestionResponse,
     Quiz,
     QuizAttempt,
@@ -300,3 +301,35 @@ def test_touching_an_enrolment_gives_its_row_as_written(course, learner):
         progress.touch_enrolment(db.session, make_user(), course, now=now)
     db.session.expunge_all()
     assert db.session.scalar(select(Enrollment.last_activity_at)) == now
+
+
+def test_a_submission_that_loses_the_claim_writes_nothing(course, learner):
+    """Another request graded the attempt after this one read it: nothing more is written."""
+    check = quiz(course, "basics/check")
+    attempt = grading.start_attempt(db.session, learner, course, check)
+    db.session.commit()
+    db.session.execute(
+        update(QuizAttempt).where(QuizAttempt.id == attempt.id).values(submitted_at=utcnow())
+    )  # as the other request did, unseen by the object read before
+    with pytest.raises(grading.AttemptClosed):
+        grading.submit_attempt(
+            db.session, attempt, right_answers(attempt), learner=learner, course=course, quiz=check
+        )
+    assert db.session.scalar(select(func.count()).select_from(QuestionResponse)) == 0
+    assert db.session.scalar(select(func.count()).select_from(MasteryTotal)) == 0
+    assert "attempt.submitted" not in db.session.scalars(select(AuditEvent.action)).all()
+
+
+def test_a_learner_unenrolled_meanwhile_is_refused_and_nothing_is_graded(course, learner):
+    check = quiz(course, "basics/check")
+    attempt = grading.start_attempt(db.session, learner, course, check)
+    db.session.execute(update(Enrollment).values(unenrolled_at=utcnow()))
+    db.session.commit()
+    with pytest.raises(progress.NotEnrolled):
+        grading.submit_attempt(
+            db.session, attempt, right_answers(attempt), learner=learner, course=course, quiz=check
+        )
+    db.session.rollback()  # as the request would
+    assert db.session.scalar(select(QuizAttempt.submitted_at)) is None
+    assert db.session.scalar(select(func.count()).select_from(QuestionResponse)) == 0
+    assert db.session.scalar(select(func.count()).select_from(MasteryTotal)) == 0

@@ -5,8 +5,9 @@ learner's session and the attempt with its course (in one statement; the quiz's 
 come from memory once a worker has graded the quiz, a version never changes), then
 writes five: the update that claims the attempt, one INSERT of every mark, one upsert of the
 marks into the country's mastery totals (for a learner with a country), the enrolment's last
-activity and the audit event. A pass adds two reads to see whether the course is complete.
-Nothing is read again after the commit. Raise these numbers only on purpose.
+activity and the audit event; on PostgreSQL the five are one statement. A pass adds a read to
+see whether the course is complete. Nothing is read again after the commit. Raise these
+numbers only on purpose.
 """
 
 from __future__ import annotations
@@ -33,8 +34,14 @@ from tests.web.test_learning import answer_form
 
 READS = 1  # the signed-in session with its user, and the attempt with its course
 QUIZ_LOAD = 2  # a worker's first grading of a quiz: the quiz, its questions
-WRITES = ["UPDATE quiz_attempts", "INSERT INTO question_responses", "INSERT INTO mastery_totals",
-          "UPDATE enrollments", "INSERT INTO audit_events"]  # fmt: skip
+SEPARATE_WRITES = [
+    "UPDATE quiz_attempts",
+    "INSERT INTO question_responses",
+    "INSERT INTO mastery_totals",
+    "UPDATE enrollments",
+    "INSERT INTO audit_events",
+]
+ONE_STATEMENT = ["WITH claim"]  # PostgreSQL: the same writes, each a WITH clause
 QUIZ = "/courses/format-tour/basics/check"
 COMPLETION_CHECK = 1  # the lessons done and quizzes passed (the version's items are in memory)
 
@@ -87,9 +94,17 @@ def submitted(
 
 def kinds(statements: list[str]) -> list[str]:
     return [
-        re.match(r"\s*(UPDATE \w+|INSERT INTO \w+|SELECT)", s).group(1).replace('"', "")
+        re.match(r"\s*(UPDATE \w+|INSERT INTO \w+|SELECT|WITH \w+)", s).group(1).replace('"', "")
         for s in statements
     ]
+
+
+def writes(*, counted: bool = True) -> list[str]:
+    """The writes of a submission on this database (without the mastery totals' upsert for a
+    learner not `counted` in a country's)."""
+    if db.engine.dialect.name == "postgresql":
+        return ONE_STATEMENT
+    return [w for w in SEPARATE_WRITES if counted or w != "INSERT INTO mastery_totals"]
 
 
 @pytest.mark.parametrize(
@@ -99,7 +114,7 @@ def kinds(statements: list[str]) -> list[str]:
 )
 def test_a_failed_submission_sends_one_read_and_five_writes(signed_in, count_queries, quiz_url):
     statements = submitted(count_queries, signed_in, quiz_url, right=False)
-    assert kinds(statements) == ["SELECT"] * READS + WRITES, statements
+    assert kinds(statements) == ["SELECT"] * READS + writes(), statements
     assert "JOIN quiz_attempts" in statements[0] and "FROM user_sessions" in statements[0]
     attempt = db.session.scalar(select(QuizAttempt))
     assert attempt.submitted_at is not None and attempt.passed is False
@@ -114,13 +129,13 @@ def test_a_failed_submission_sends_one_read_and_five_writes(signed_in, count_que
 
 def test_a_workers_first_grading_of_a_quiz_reads_it_once(signed_in, count_queries):
     statements = submitted(count_queries, signed_in, QUIZ, right=False, warm=False)
-    assert kinds(statements) == ["SELECT"] * (READS + QUIZ_LOAD) + WRITES, statements
+    assert kinds(statements) == ["SELECT"] * (READS + QUIZ_LOAD) + writes(), statements
     assert "FROM quizzes" in statements[READS] and "FROM questions" in statements[READS + 1]
     attempt_url, html = open_attempt(signed_in, QUIZ)
     form = answer_form(html, right=False)
     with count_queries() as counter:
         assert signed_in.post(attempt_url, data=form).status_code == 302
-    assert kinds(counter.statements) == ["SELECT"] * READS + WRITES, counter.statements
+    assert kinds(counter.statements) == ["SELECT"] * READS + writes(), counter.statements
 
 
 def test_a_learner_without_a_country_adds_nothing_to_the_mastery_totals(
@@ -128,9 +143,7 @@ def test_a_learner_without_a_country_adds_nothing_to_the_mastery_totals(
 ):
     client = signed_in_learner(app, None)
     statements = submitted(count_queries, client, QUIZ, right=False)
-    assert kinds(statements) == ["SELECT"] * READS + [
-        write for write in WRITES if write != "INSERT INTO mastery_totals"
-    ]
+    assert kinds(statements) == ["SELECT"] * READS + writes(counted=False)
     assert db.session.scalar(select(func.count()).select_from(MasteryTotal)) == 0
 
 
@@ -138,8 +151,8 @@ def test_a_pass_adds_only_the_completion_check(signed_in, count_queries):
     statements = submitted(
         count_queries, signed_in, "/courses/format-tour/basics/check", right=True
     )
-    assert len(statements) == READS + len(WRITES) + COMPLETION_CHECK, statements
-    assert kinds(statements)[READS : READS + len(WRITES)] == WRITES
+    assert len(statements) == READS + len(writes()) + COMPLETION_CHECK, statements
+    assert kinds(statements)[READS : READS + len(writes())] == writes()
     assert db.session.scalar(select(QuizAttempt.passed)) is True
     assert db.session.scalar(select(Enrollment.completed_at)) is None  # lessons still to do
 
