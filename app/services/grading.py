@@ -513,17 +513,16 @@ def _write_submission_at_once(session: Session, graded: _Graded) -> Enrollment:
     """The writes in one statement (PostgreSQL); the enrolment returned."""
     learner, results = graded.learner, graded.results
     country_id = mastery.counted_country(learner.role, learner.country_id)
-    totals = mastery.summed_marks((r.question.id, r.mark) for r in results)
-    if country_id is None:
-        totals = []
+    marks = [(r.question.id, r.mark) for r in results]
+    totals = mastery.summed_marks(marks) if country_id is not None else []
     row = session.execute(
         _SUBMISSION,
         {
             **graded.claim_values(),
             "learner_id": learner.id,
             "in_course": graded.course.id,
-            "question_ids": [r.question.id for r in results],
-            "marks": [r.mark for r in results],
+            "question_ids": [question_id for question_id, _ in marks],
+            "marks": [mark for _, mark in marks],
             "counted_in": country_id,
             "total_question_ids": [question_id for question_id, _, _ in totals],
             "total_answers": [answers for _, answers, _ in totals],
