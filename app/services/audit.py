@@ -12,17 +12,8 @@ from app.models import AuditEvent, User, utcnow
 # One INSERT, sent at once: an event never changes once written, so it needs no object in the
 # session nor a unit-of-work flush (which costs more than the INSERT on a hot request).
 _INSERT = insert(AuditEvent.__table__)
-# An event's columns, as `event_values` gives them.
-COLUMNS = (
-    "occurred_at",
-    "action",
-    "actor_id",
-    "target_type",
-    "target_id",
-    "country_id",
-    "ip_address",
-    "details",
-)
+# An event's columns, as `event_values` gives them: all but its id.
+COLUMNS = tuple(column.key for column in AuditEvent.__table__.columns if not column.primary_key)
 
 
 def event_values(

@@ -534,7 +534,7 @@ def _write_submission_at_once(session: Session, graded: _Graded) -> Enrollment:
         session.refresh(graded.attempt)
         if graded.attempt.submitted_at is not None:
             raise AttemptClosed("This attempt was already submitted.")
-        raise progress.NotEnrolled("Join or be enrolled in this course to keep your progress.")
+        raise progress.NotEnrolled()
     graded.claimed()
     return progress.enrolment_of_row(session, row[1:])
 

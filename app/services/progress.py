@@ -27,6 +27,9 @@ from app.services.errors import DomainError, NotFound
 class NotEnrolled(DomainError):
     """Progress is kept for enrolled learners only."""
 
+    def __init__(self, message: str = "Join or be enrolled in this course to keep your progress."):
+        super().__init__(message)
+
 
 @dataclass
 class CourseProgress:
@@ -123,7 +126,7 @@ def lesson_state(
 def require_enrolment(session: Session, learner: User, course: Course) -> Enrollment:
     enrollment = active_enrolment(session, learner, course)
     if enrollment is None:
-        raise NotEnrolled("Join or be enrolled in this course to keep your progress.")
+        raise NotEnrolled()
     return enrollment
 
 
@@ -135,8 +138,9 @@ def touching_enrolment(learner_id: Any, course_id: Any, now: Any) -> Update:
     """UPDATE of the learner's active enrolment in the course, its last activity set to `now`
     (values or bound parameters), RETURNING the enrolment's columns for `enrolment_of_row`.
 
-    On the table, not the mapped class: the ORM's bulk UPDATE populating the object cost a
-    tenth of a quiz submission; the row is put in the session as a direct read is."""
+    On the table, not the mapped class: the ORM's bulk UPDATE populating the object cost
+    40-90 microseconds more per quiz submission; the row is put in the session as a direct
+    read is."""
     return (
         update(_ENROLMENTS)
         .where(
@@ -168,7 +172,7 @@ def touch_enrolment(
         _TOUCH_ENROLMENT, {"learner_id": learner.id, "enrolled_in": course.id, "now": now}
     ).first()
     if row is None:
-        raise NotEnrolled("Join or be enrolled in this course to keep your progress.")
+        raise NotEnrolled()
     return enrolment_of_row(session, row)
 
 

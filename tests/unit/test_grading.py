@@ -309,8 +309,12 @@ def test_a_submission_that_loses_the_claim_writes_nothing(course, learner):
     attempt = grading.start_attempt(db.session, learner, course, check)
     db.session.commit()
     db.session.execute(
-        update(QuizAttempt).where(QuizAttempt.id == attempt.id).values(submitted_at=utcnow())
+        update(QuizAttempt)
+        .where(QuizAttempt.id == attempt.id)
+        .values(submitted_at=utcnow())
+        .execution_options(synchronize_session=False)
     )  # as the other request did, unseen by the object read before
+    assert attempt.submitted_at is None  # so the claim itself must fail
     with pytest.raises(grading.AttemptClosed):
         grading.submit_attempt(
             db.session, attempt, right_answers(attempt), learner=learner, course=course, quiz=check
@@ -318,6 +322,7 @@ def test_a_submission_that_loses_the_claim_writes_nothing(course, learner):
     assert db.session.scalar(select(func.count()).select_from(QuestionResponse)) == 0
     assert db.session.scalar(select(func.count()).select_from(MasteryTotal)) == 0
     assert "attempt.submitted" not in db.session.scalars(select(AuditEvent.action)).all()
+    assert db.session.scalar(select(Enrollment.last_activity_at)) is None
 
 
 def test_a_learner_unenrolled_meanwhile_is_refused_and_nothing_is_graded(course, learner):
