@@ -124,7 +124,7 @@ class DirectRead:
         engine = session.get_bind()
         prepared = self._for(engine)
         parameters = prepared.parameters(values)
-        held = session.info.get(_HELD)
+        held = session.info.get(_HELD) if _made(session) else None
         if held is not None:
             row = _run(engine, held.connection, prepared, parameters)
         else:
@@ -142,19 +142,34 @@ def loaded(
 ) -> Model:
     """The object of a row read here (`values` by `column_keys`), in the session as if the ORM
     had loaded it; the one already there, if any, as the ORM would give it (with `refresh`,
-    given the row's values, as the ORM's populate_existing does)."""
-    found = session.identity_map.get(identity_key(model, values["id"]))
-    if found is not None:
-        if refresh:
-            for name, value in values.items():
-                set_committed_value(found, name, value)
-        return found
+    given the row's values, as the ORM's populate_existing does).
+
+    Before the request's session is made, the object waits to go into it when it is
+    (`RequestSessions.add_when_made`): a page that needs no session makes none."""
+    waiting = not _made(session)
+    if not waiting:
+        found = session.identity_map.get(identity_key(model, values["id"]))
+        if found is not None:
+            if refresh:
+                for name, value in values.items():
+                    set_committed_value(found, name, value)
+            return found
     # As the ORM's own loading does: a new instance, its columns set without change events.
     instance = sa_inspect(model).class_manager.new_instance()
     instance.__dict__.update(values)
     make_transient_to_detached(instance)  # persistent once added, nothing pending
-    session.add(instance)
+    if waiting:
+        session.add_when_made(instance)
+    else:
+        session.add(instance)
     return instance
+
+
+def _made(session: Session) -> bool:
+    """False while the request's session (`RequestSessions`) has not been made: asking it for
+    its identity map or its connection would make it."""
+    made = getattr(session, "made", None)
+    return made is None or made()
 
 
 def _run_alone(engine: Engine, prepared: _Prepared, parameters: Any) -> Any:

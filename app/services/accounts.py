@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql import Select
 
 from app.direct_reads import DirectRead, column_keys, loaded
@@ -113,9 +114,12 @@ def start_session(
 
 
 _USER_FIELDS = column_keys(User)
+_COUNTRY_FIELDS = column_keys(Country)
 
 # Every signed-in request runs this, so it skips the ORM (app.direct_reads): the session's
-# columns and the user's in one row. The user's country loads when a page asks for it.
+# columns, the user's and the user's country's in one row. With the country read here the
+# user needs nothing more of the database, so a page that asks nothing else of it makes no
+# ORM session (app.extensions.RequestSessions).
 _LIVE_SESSION_SELECT = (
     select(
         UserSession.id,
@@ -124,13 +128,17 @@ _LIVE_SESSION_SELECT = (
         UserSession.expires_at,
         UserSession.revoked_at,
         *(getattr(User, name) for name in _USER_FIELDS),
+        *(getattr(Country, name) for name in _COUNTRY_FIELDS),
     )
     .select_from(UserSession)
     .join(User, UserSession.user_id == User.id)
+    .outerjoin(Country, User.country_id == Country.id)
     .where(UserSession.token_hash == bindparam("token_hash"))
 )
 _LIVE_SESSION = DirectRead(_LIVE_SESSION_SELECT)
-_READ_BEFORE_ALONG = 5 + len(_USER_FIELDS)
+_USER_COLUMNS = slice(5, 5 + len(_USER_FIELDS))
+_COUNTRY_COLUMNS = slice(_USER_COLUMNS.stop, _USER_COLUMNS.stop + len(_COUNTRY_FIELDS))
+_READ_BEFORE_ALONG = _COUNTRY_COLUMNS.stop
 
 
 def session_read_along(extend: Callable[[Select], Select]) -> DirectRead:
@@ -172,11 +180,16 @@ def load_session_user(
     session_id, remember, last_seen_at, expires_at, revoked_at = row[:5]
     if revoked_at is not None or expires_at <= now:
         return SignedIn(None)
-    fields = dict(zip(_USER_FIELDS, row[5:_READ_BEFORE_ALONG], strict=True))
+    fields = dict(zip(_USER_FIELDS, row[_USER_COLUMNS], strict=True))
     idle = policy.remember_idle if remember else policy.idle
     if last_seen_at + idle <= now or not fields["is_active"]:
         return SignedIn(None)
     user = loaded(session, User, fields)
+    if "country" not in user.__dict__:  # not the session's already: the country read along
+        country = dict(zip(_COUNTRY_FIELDS, row[_COUNTRY_COLUMNS], strict=True))
+        if country["id"] is not None:
+            country = loaded(session, Country, country)
+        set_committed_value(user, "country", country if isinstance(country, Country) else None)
     user.session_token = token
     seen_due = session_id if now - last_seen_at >= _SEEN_RESOLUTION else None
     return SignedIn(user, seen_due, row[_READ_BEFORE_ALONG:] if along is not None else None)

@@ -32,9 +32,9 @@ HOT_PAGES = {
     "quiz": ("learner", QUIZ, 5),
     "dashboard": ("learner", "/dashboard", 4),
     # One of them reads the mastery totals, the same on every view (no per-process cache);
-    # one the focal point's country (the sign-in lookup loads the person alone); the courses
-    # come with their completion counts, and the grid's page is one statement.
-    "focal point report": ("focal", "/focal/report", 5),
+    # the focal point's country comes with the sign-in lookup; the courses come with their
+    # completion counts, and the grid's page is one statement.
+    "focal point report": ("focal", "/focal/report", 4),
     "certificate check": ("visitor", "/verify/{code}", 3),
 }
 
