@@ -6,6 +6,7 @@ import sys
 
 from flask import Flask
 
+from app.application import Portal
 from config import BASE_DIR, INSTANCE_DIR, Config, config_from_environment
 
 
@@ -14,7 +15,7 @@ def create_app(config: type[Config] | None = None) -> Flask:
     validate = getattr(config, "validate", None)
     if validate is not None:
         validate()
-    app = Flask(__name__, instance_path=str(INSTANCE_DIR))
+    app = Portal(__name__, instance_path=str(INSTANCE_DIR))
     app.config.from_object(config)
 
     from app import compression, static_files
@@ -47,7 +48,7 @@ def create_app(config: type[Config] | None = None) -> Flask:
         csrf,
         db,
         emit_sqlite_begin,
-        limiter,
+        init_limiter,
         login_manager,
         sqlite_engine_options,
     )
@@ -71,11 +72,7 @@ def create_app(config: type[Config] | None = None) -> Flask:
     app.session_interface = SessionCookie()
     login_manager.init_app(app)
     init_login(login_manager)
-    limiter.init_app(app)
-    # Every limit sits on its own view (sign-in, certificate checks...), which checks it itself.
-    # The limiter's hook before every request would find nothing else to count, at 0.1 ms a
-    # request; it is needed back only if default or blueprint-wide limits are ever added.
-    app.before_request_funcs[None].remove(limiter._check_request_limit)
+    init_limiter(app)
     certificate_authority.init_app(app)
     with app.app_context():
         emit_sqlite_begin(db.engine)

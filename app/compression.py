@@ -25,7 +25,24 @@ _GZIP_HEADER = bytes((0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 2, 255))
 
 def init_app(app: Flask) -> None:
     if app.config.get("COMPRESS_RESPONSES"):
-        app.extensions["compress"] = Compress(app)
+        app.extensions["compress"] = _Compress(app)
+
+
+class _Compress(Compress):
+    """Flask-Compress, done sooner with a response that has its encoding already (a kept
+    page): it only adds Accept-Encoding to the response's Vary, as Flask-Compress does before
+    it leaves such a response, without reading the request's headers first."""
+
+    def after_request(self, response: Response | None) -> Response:
+        if response is None or "Content-Encoding" not in response.headers:
+            return super().after_request(response)
+        headers = response.headers
+        vary = headers.get("Vary")
+        if not vary:
+            headers["Vary"] = "Accept-Encoding"
+        elif "accept-encoding" not in vary.lower():
+            headers["Vary"] = f"{vary}, Accept-Encoding"
+        return response
 
 
 def _deflated(data: bytes, *, level: int, last: bool) -> bytes:

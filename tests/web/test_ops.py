@@ -259,3 +259,36 @@ def test_gunicorn_workers_collect_only_what_they_made(tmp_path):
     assert seen["enabled"] == 1
     assert seen["frozen"] > 50_000  # the probe's rows, and everything imported with them
     assert seen["tracked"] < seen["frozen"] / 2
+
+
+def test_flask_asks_once_whether_a_hook_or_view_is_a_coroutine(app, imported_course, monkeypatch):
+    from flask import Flask
+
+    asked: list[object] = []
+    original = Flask.ensure_sync
+
+    def counted(self, func):  # noqa: ANN001, ANN202
+        asked.append(func)
+        return original(self, func)
+
+    monkeypatch.setattr(Flask, "ensure_sync", counted)
+    client = app.test_client()
+    assert client.get("/courses/format-tour/basics/front-matter").status_code == 200
+    first = len(asked)
+    assert first > 3  # the hooks before and after the request, and the view
+    assert client.get("/courses/format-tour/basics/front-matter").status_code == 200
+    assert len(asked) == first  # the second request found every answer kept
+
+
+def test_the_limiters_hooks_wait_for_a_limit_to_be_checked(app):
+    from app.extensions import limiter
+
+    names = [
+        getattr(hook, "__name__", "")
+        for hooks in (app.after_request_funcs[None], app.teardown_request_funcs[None])
+        for hook in hooks
+    ]
+    assert names.count("run_where_a_limit_was_checked") == 2
+    assert limiter._check_request_limit not in app.before_request_funcs[None]
+    # That a failed sign-in is still counted after its response is
+    # test_the_sixth_wrong_password_in_a_minute_is_refused_even_from_a_new_address.
