@@ -75,7 +75,19 @@ class _SQLAlchemy(SQLAlchemy):
 
 db = _SQLAlchemy(model_class=Base)
 csrf = CSRFProtect()
-login_manager = LoginManager()
+
+
+class _LoginManager(LoginManager):
+    def _session_protection_failed(self) -> bool:
+        """Flask-Login hashes the client's address and browser on every request before it looks
+        whether session protection is on at all; the portal has it off (sessions are rows on
+        the server, app.auth.session.init_login), so it hashes nothing."""
+        if not current_app.config.get("SESSION_PROTECTION", self.session_protection):
+            return False
+        return super()._session_protection_failed()
+
+
+login_manager = _LoginManager()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 certificate_authority = CertificateAuthority()
 

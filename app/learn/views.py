@@ -168,7 +168,7 @@ def lesson_page(course, version, place, lesson, *, enrolled: bool, completed: bo
 
     if current_app.debug or "_flashes" in session:
         return Response(render(), mimetype="text/html")
-    standing = _Standing(current_user)
+    standing = _Standing(current_user._get_current_object())
     key = (
         course.slug,
         version.id,

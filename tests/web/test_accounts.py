@@ -10,6 +10,7 @@ from pathlib import Path
 
 import flask_wtf.csrf
 import pyotp
+import werkzeug.sansio.request
 from argon2 import PasswordHasher, extract_parameters
 from sqlalchemy import select
 
@@ -183,6 +184,54 @@ def test_a_cookie_verified_once_is_not_verified_again_but_its_age_and_letters_ar
     later = time.time() + app.permanent_session_lifetime.total_seconds() + 5
     monkeypatch.setattr(time, "time", lambda: later)
     assert client.get("/dashboard").status_code == 302  # too old, though verified before
+
+
+def test_the_session_cookie_is_found_in_a_cookie_header_seen_before_without_parsing_it(
+    client, app, monkeypatch
+):
+    sign_in(client, make_user())
+    assert client.get("/dashboard").status_code == 200
+    cookie = client.get_cookie("session").value
+    browser = app.test_client(use_cookies=False)  # sends exactly the header given
+
+    def dashboard(header: str) -> int:
+        return browser.get("/dashboard", headers={"Cookie": header}).status_code
+
+    header = f"theme=dark; session={cookie}; lang=en"
+    assert dashboard(header) == 200
+    parsed = []
+    original = werkzeug.sansio.request.Request.cookies
+    monkeypatch.setattr(
+        werkzeug.sansio.request.Request,
+        "cookies",
+        property(lambda request: parsed.append(1) or original.__get__(request)),
+    )
+    assert dashboard(header) == 200
+    assert parsed == []  # the same header: its session cookie is known
+    assert dashboard(header.replace("lang=en", "lang=fr")) == 200
+    assert parsed == [1]  # a header not seen before is parsed
+    assert dashboard(header.replace(f"session={cookie}", f"session={cookie[:-3]}xyz")) == 302
+    assert dashboard("theme=dark") == 302
+
+
+def test_signed_in_requests_hash_no_client_identifier_while_session_protection_is_off(
+    client, app, monkeypatch
+):
+    from app.extensions import login_manager
+
+    sign_in(client, make_user())
+    hashed = []
+    original = login_manager._session_identifier_generator
+    monkeypatch.setattr(
+        login_manager,
+        "_session_identifier_generator",
+        lambda: hashed.append(1) or original(),
+    )
+    assert client.get("/dashboard").status_code == 200
+    assert hashed == []
+    app.config["SESSION_PROTECTION"] = "basic"  # turned on, Flask-Login's check runs again
+    assert client.get("/dashboard").status_code == 200
+    assert hashed == [1]
 
 
 def test_pages_of_a_session_carry_one_csrf_token_signed_once_and_forms_accept_it(
