@@ -12,7 +12,7 @@ from flask_login import LoginManager, current_user
 from flask_wtf.csrf import generate_csrf
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.exc import OperationalError
-from werkzeug.wrappers import Request
+from werkzeug.wrappers import Request, Response
 
 from app.direct_reads import DirectRead
 from app.extensions import commit_keeping_loaded, db
@@ -69,6 +69,20 @@ class SessionCookie(SecureCookieSessionInterface):
 
     def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
         return self._for(app).serializer
+
+    def save_session(self, app: Flask, session: SecureCookieSession, response: Response) -> None:
+        """As Flask's, sooner when there is nothing to write (almost every request): Flask reads
+        seven cookie settings first, and parses the response's Vary to add Cookie to it."""
+        if (
+            session
+            and not session.modified
+            and not (session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"])
+        ):
+            vary = response.headers.get("Vary", "")
+            if session.accessed and "cookie" not in vary.lower().replace(" ", "").split(","):
+                response.vary.add("Cookie")
+            return
+        super().save_session(app, session, response)
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
         signing = self._for(app)

@@ -214,6 +214,22 @@ def test_the_session_cookie_is_found_in_a_cookie_header_seen_before_without_pars
     assert dashboard("theme=dark") == 302
 
 
+def test_a_page_that_changes_nothing_in_the_session_sets_no_cookie_and_varies_on_it(
+    client, imported_course
+):
+    visitor = client.get("/courses")
+    assert "Set-Cookie" not in visitor.headers
+    assert "Cookie" in {v.strip() for v in visitor.headers["Vary"].split(",")}
+    sign_in(client, make_user())
+    client.get("/dashboard")  # the page's CSRF token joins the session: the cookie changes
+    page = client.get("/dashboard")
+    assert page.status_code == 200
+    assert "Set-Cookie" not in page.headers
+    assert {v.strip() for v in page.headers["Vary"].split(",")} >= {"Cookie", "Accept-Encoding"}
+    logout = client.post("/auth/logout", data={"csrf_token": csrf_token(page.text)})
+    assert "session=" in logout.headers["Set-Cookie"]  # a change is still written
+
+
 def test_signed_in_requests_hash_no_client_identifier_while_session_protection_is_off(
     client, app, monkeypatch
 ):
