@@ -271,7 +271,9 @@ def complete(slug: str, module_slug: str, item_slug: str):
     except DomainError as error:
         flash(str(error), "error")
         return redirect(url_for("learn.course", slug=slug))
-    db.session.commit()
+    # Nothing read before changed but what the session itself wrote: the reader and the course
+    # stay loaded, and the enrolment comes from the session as it now is.
+    commit_keeping_loaded()
     enrollment = progress.active_enrolment(db.session, current_user, found)
     if enrollment is not None and enrollment.completed_at is not None:
         flash("Course completed. Well done!", "success")

@@ -10,6 +10,7 @@ the first request after a start or a publish sends one statement more than these
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -17,7 +18,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Course, Enrollment, LessonProgress, QuizAttempt, Role, utcnow
-from tests.factories import make_user, sign_in
+from tests.factories import csrf_token, make_user, sign_in
 from tests.web.test_certificates import complete_course
 
 LESSON = "/courses/format-tour/basics/front-matter"
@@ -153,3 +154,19 @@ def test_a_row_read_along_serves_only_the_read_and_values_it_was_asked_for(app):
         assert read_along(progress.LESSON_STATE_WITH_SIGN_IN, course_id=1, key="m/a") == (7, True)
         assert read_along(progress.LESSON_STATE_WITH_SIGN_IN, course_id=1, key="m/b") is None
         assert read_along(grading.ATTEMPT_TO_GRADE_WITH_SIGN_IN, course_id=1, key="m/a") is None
+
+
+def test_marking_a_lesson_complete_reloads_nothing_after_its_commit(region, count_queries):
+    """The reader and the course stay loaded through the commit: the enrolment is the one
+    query after it. Six: the sign-in lookup, the course, the enrolment, the lesson done (an
+    insert that ignores a duplicate), the enrolment's activity, and the enrolment after."""
+    client = region["clients"]["learner"]
+    page = client.get(LESSON)
+    token = csrf_token(page.get_data(as_text=True))
+    for _ in range(2):  # done before, and done again: the same statements
+        with count_queries() as counter:
+            response = client.post(LESSON + "/complete", data={"csrf_token": token})
+        assert response.status_code == 302
+        reloads = [s for s in counter.statements if re.match(r"SELECT (users|courses)\.", s)]
+        assert reloads == []
+        assert counter.count == 6, [s[:70] for s in counter.statements]
