@@ -263,19 +263,18 @@ def complete(slug: str, module_slug: str, item_slug: str):
         abort(400)
     key = f"{module_slug}/{item_slug}"
     try:
-        found = catalog.get_published_course(db.session, slug)
+        found = catalog.cached_published_course(db.session, slug)
         place = catalog.locate_item(found.published_version, key)
-        progress.complete_lesson(db.session, current_user, found, key)
+        done = progress.complete_lesson(db.session, current_user, found, key)
     except NotFound:
         abort(404)
     except DomainError as error:
         flash(str(error), "error")
         return redirect(url_for("learn.course", slug=slug))
-    # Nothing read before changed but what the session itself wrote: the reader and the course
-    # stay loaded, and the enrolment comes from the session as it now is.
+    # Nothing read before changed but what the session itself wrote: the reader and the
+    # enrolment stay loaded as they now are, with no query to reload them.
     commit_keeping_loaded()
-    enrollment = progress.active_enrolment(db.session, current_user, found)
-    if enrollment is not None and enrollment.completed_at is not None:
+    if done.enrollment.completed_at is not None:
         flash("Course completed. Well done!", "success")
         return redirect(url_for("learn.course", slug=slug))
     if place.next:

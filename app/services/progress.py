@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import and_, bindparam, select, union, update
 from sqlalchemy import inspect as sa_inspect
@@ -291,16 +291,28 @@ def _insert_ignoring_duplicates(session: Session, values: dict[str, Any]) -> boo
     return session.execute(statement).scalar() is not None
 
 
+class LessonDone(NamedTuple):
+    """What marking a lesson complete did."""
+
+    first_time: bool  # False when the lesson was done already
+    enrollment: Enrollment  # its activity touched, its completion recorded when due
+
+
 def complete_lesson(
     session: Session, learner: User, course: Course, key: str, *, now: datetime | None = None
-) -> bool:
-    """Mark a lesson of the published version as completed. True the first time. Flushes."""
+) -> LessonDone:
+    """Mark a lesson of the published version as completed; the caller commits.
+
+    `course` may be the catalogue's snapshot (`catalog.cached_published_course`). Two
+    statements when the lesson was done before: the enrolment touched (which finds it, one
+    UPDATE ... RETURNING), and the lesson's row inserted unless it is there; the first time,
+    the completion check follows.
+    """
     now = now or utcnow()
-    enrollment = require_enrolment(session, learner, course)
-    version = course.published_version
+    enrollment = touch_enrolment(session, learner, course, now=now)
     lesson_keys = {
         item["key"]
-        for module in version.outline
+        for module in course.published_version.outline
         for item in module["items"]
         if item["kind"] == "lesson"
     }
@@ -310,11 +322,9 @@ def complete_lesson(
         session,
         {"user_id": learner.id, "course_id": course.id, "item_key": key, "completed_at": now},
     )
-    enrollment.last_activity_at = now
-    session.flush()
     if inserted:
         record_completion_if_done(session, learner, course, enrollment, now=now)
-    return inserted
+    return LessonDone(inserted, enrollment)
 
 
 def record_completion_if_done(
@@ -334,7 +344,8 @@ def record_completion_if_done(
     item_keys = _published_item_keys(session, course)
     if not item_keys or not done_items(session, learner, course).issuperset(item_keys):
         return False
-    version = course.published_version  # completed: certification reads the version itself
+    # Completed: certification reads the version itself (a snapshot of the course has none).
+    version = session.get(CourseVersion, course.published_version_id)
     # Conditional update: of two requests finishing the course at once, exactly one records it.
     claimed = session.execute(
         update(Enrollment)

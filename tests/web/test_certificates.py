@@ -19,26 +19,28 @@ from tests.conftest import ROOT
 from tests.factories import make_user, sign_in, submit
 
 
+def pass_quiz(learner, course: Course, key: str) -> None:
+    quiz = db.session.scalar(
+        select(Quiz).where(Quiz.version_id == course.published_version_id, Quiz.key == key)
+    )
+    attempt = grading.start_attempt(db.session, learner, course, quiz)
+    answers = {}
+    for question, _ in grading.attempt_questions(db.session, attempt):
+        answers[str(question.id)] = (
+            question.accepted_answers[0]
+            if question.kind == "short"
+            else [c["id"] for c in question.choices if c["correct"]]
+        )
+    grading.submit_attempt(db.session, attempt, answers, learner=learner, course=course, quiz=quiz)
+
+
 def complete_course(learner, course: Course) -> Certificate:
     db.session.add(Enrollment(user_id=learner.id, course_id=course.id, enrolled_at=utcnow()))
     db.session.flush()
     for key in ("basics/front-matter", "basics/links-and-code", "practice/scenario"):
         progress.complete_lesson(db.session, learner, course, key)
     for key in ("basics/check", "practice/timed"):
-        quiz = db.session.scalar(
-            select(Quiz).where(Quiz.version_id == course.published_version_id, Quiz.key == key)
-        )
-        attempt = grading.start_attempt(db.session, learner, course, quiz)
-        answers = {}
-        for question, _ in grading.attempt_questions(db.session, attempt):
-            answers[str(question.id)] = (
-                question.accepted_answers[0]
-                if question.kind == "short"
-                else [c["id"] for c in question.choices if c["correct"]]
-            )
-        grading.submit_attempt(
-            db.session, attempt, answers, learner=learner, course=course, quiz=quiz
-        )
+        pass_quiz(learner, course, key)
     db.session.commit()
     return db.session.scalar(select(Certificate).where(Certificate.user_id == learner.id))
 
@@ -108,6 +110,33 @@ def test_a_code_with_a_typing_error_is_told_so(client, certificate):
     assert "typing error" in html
     typed = client.get(f"/verify?code={certificate.code.lower().replace('-', ' ')}")
     assert typed.headers["Location"] == f"/verify/{certificate.code}"
+
+
+def test_marking_the_last_lesson_complete_finishes_the_course_with_its_certificate(
+    app, imported_course
+):
+    course = db.session.scalar(select(Course))
+    learner = make_user()
+    db.session.add(Enrollment(user_id=learner.id, course_id=course.id, enrolled_at=utcnow()))
+    db.session.flush()
+    for key in ("basics/front-matter", "basics/links-and-code"):
+        progress.complete_lesson(db.session, learner, course, key)
+    for key in ("basics/check", "practice/timed"):
+        pass_quiz(learner, course, key)
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(Certificate)) == 0
+    client = app.test_client()
+    sign_in(client, learner)
+    last = "/courses/format-tour/practice/scenario"
+    response = submit(client, last, {}, post_url=f"{last}/complete")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/courses/format-tour")
+    assert "Course completed. Well done!" in client.get("/courses/format-tour").text
+    enrollment = db.session.scalar(select(Enrollment).where(Enrollment.user_id == learner.id))
+    assert enrollment.completed_at is not None
+    assert enrollment.completed_version_id == course.published_version_id
+    certificate = db.session.scalar(select(Certificate).where(Certificate.user_id == learner.id))
+    assert certificate is not None and certificate.version_id == course.published_version_id
 
 
 def test_checks_are_rate_limited(client, certificate, app):
