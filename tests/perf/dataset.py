@@ -23,7 +23,7 @@ import random
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -386,6 +386,7 @@ class _Seeder:
                 learner_country.append((next_id, country_id))
                 next_id += 1
         self.bulk("users", USER_COLUMNS, users)
+        ended_sessions = self.bulk("user_sessions", SESSION_COLUMNS, self.ended_sessions(next_id))
 
         # Pool learners (those the load generator signs in as) are spread over the countries.
         learners = learner_country
@@ -495,8 +496,8 @@ class _Seeder:
         mastery.rebuild(session)
         codes = self.certificates(courses, completions, users)
         self.reset_sequences(
-            ["users", "countries", "enrollments", "lesson_progress", "quiz_attempts",
-             "question_responses", "certificates"]
+            ["users", "user_sessions", "countries", "enrollments", "lesson_progress",
+             "quiz_attempts", "question_responses", "certificates"]
         )  # fmt: skip
         session.commit()
         emails = {row[0]: row[1] for row in users}
@@ -513,6 +514,7 @@ class _Seeder:
             "certificates": sample.sample(codes, min(2000, len(codes))),
             "rows": {
                 "users": len(users),
+                "user_sessions": ended_sessions,
                 "enrollments": len(enrolments),
                 "lesson_progress": len(lessons),
                 "quiz_attempts": len(attempts),
@@ -520,6 +522,24 @@ class _Seeder:
                 "certificates": len(codes),
             },
         }
+
+    def ended_sessions(self, users: int) -> Iterator[tuple]:
+        """One to three sessions of each person that have ended (expired, or signed out): a
+        region's table of sessions is never empty, and PostgreSQL plans the sign-in lookup by
+        the table's statistics (an empty table's make it scan the table on every request, at
+        a cost growing with every sign-in). From a generator of its own, so that the rest of
+        the region is what it was without them."""
+        history = random.Random(SEED + 2)
+        session_id = 0
+        for user_id in range(1, users):
+            for _ in range(history.randint(1, 3)):
+                session_id += 1
+                created = self.now - timedelta(days=history.randint(2, 400))
+                last_seen = created + timedelta(minutes=history.randint(1, 240))
+                expires = created + timedelta(hours=12)
+                revoked = last_seen if history.random() < 0.4 else None
+                yield (session_id, user_id, f"{history.getrandbits(256):064x}", False, created,
+                       last_seen, expires, revoked, None, None)  # fmt: skip
 
     def pick_courses(self, courses: list[_Course], weights: list[int], count: int) -> list[_Course]:
         chosen: list[_Course] = []
@@ -677,6 +697,10 @@ ENROLMENT_COLUMNS = (
     "completed_at", "completed_version_id", "last_activity_at",
 )  # fmt: skip
 LESSON_COLUMNS = ("id", "user_id", "course_id", "item_key", "completed_at")
+SESSION_COLUMNS = (
+    "id", "user_id", "token_hash", "remember", "created_at", "last_seen_at", "expires_at",
+    "revoked_at", "ip_address", "user_agent",
+)  # fmt: skip
 ATTEMPT_COLUMNS = (
     "id", "user_id", "course_id", "quiz_key", "version_id", "number", "started_at", "deadline",
     "submitted_at", "score", "passed", "layout", "answers", "submitted_late",
