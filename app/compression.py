@@ -36,12 +36,7 @@ class _Compress(Compress):
     def after_request(self, response: Response | None) -> Response:
         if response is None or "Content-Encoding" not in response.headers:
             return super().after_request(response)
-        headers = response.headers
-        vary = headers.get("Vary")
-        if not vary:
-            headers["Vary"] = "Accept-Encoding"
-        elif "accept-encoding" not in vary.lower():
-            headers["Vary"] = f"{vary}, Accept-Encoding"
+        response.vary.add("Accept-Encoding")
         return response
 
 

@@ -72,14 +72,13 @@ class SessionCookie(SecureCookieSessionInterface):
 
     def save_session(self, app: Flask, session: SecureCookieSession, response: Response) -> None:
         """As Flask's, sooner when there is nothing to write (almost every request): Flask reads
-        seven cookie settings first, and parses the response's Vary to add Cookie to it."""
+        seven cookie settings first."""
         if (
             session
             and not session.modified
             and not (session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"])
         ):
-            vary = response.headers.get("Vary", "")
-            if session.accessed and "cookie" not in vary.lower().replace(" ", "").split(","):
+            if session.accessed:
                 response.vary.add("Cookie")
             return
         super().save_session(app, session, response)

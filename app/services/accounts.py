@@ -186,10 +186,9 @@ def load_session_user(
         return SignedIn(None)
     user = loaded(session, User, fields)
     if "country" not in user.__dict__:  # not the session's already: the country read along
-        country = dict(zip(_COUNTRY_FIELDS, row[_COUNTRY_COLUMNS], strict=True))
-        if country["id"] is not None:
-            country = loaded(session, Country, country)
-        set_committed_value(user, "country", country if isinstance(country, Country) else None)
+        values = dict(zip(_COUNTRY_FIELDS, row[_COUNTRY_COLUMNS], strict=True))
+        country = loaded(session, Country, values) if values["id"] is not None else None
+        set_committed_value(user, "country", country)
     user.session_token = token
     seen_due = session_id if now - last_seen_at >= _SEEN_RESOLUTION else None
     return SignedIn(user, seen_due, row[_READ_BEFORE_ALONG:] if along is not None else None)

@@ -309,15 +309,15 @@ def complete_lesson(
     the completion check follows.
     """
     now = now or utcnow()
-    enrollment = touch_enrolment(session, learner, course, now=now)
     lesson_keys = {
         item["key"]
         for module in course.published_version.outline
         for item in module["items"]
         if item["kind"] == "lesson"
     }
-    if key not in lesson_keys:
+    if key not in lesson_keys:  # before any write: a wrong address changes nothing
         raise NotFound(f"no lesson {key!r} in this course")
+    enrollment = touch_enrolment(session, learner, course, now=now)
     inserted = _insert_ignoring_duplicates(
         session,
         {"user_id": learner.id, "course_id": course.id, "item_key": key, "completed_at": now},

@@ -79,9 +79,16 @@ def test_progress_needs_an_enrolment_and_a_real_lesson(course):
         progress.complete_lesson(db.session, stranger, course, "basics/front-matter")
 
 
-def test_a_quiz_key_is_not_a_lesson(course, learner):
+def test_a_quiz_key_is_not_a_lesson_and_marking_it_changes_nothing(course, learner):
+    def last_activity():  # noqa: ANN202
+        return db.session.scalar(
+            select(Enrollment.last_activity_at).where(Enrollment.user_id == learner.id)
+        )
+
+    before = last_activity()
     with pytest.raises(DomainError):
         progress.complete_lesson(db.session, learner, course, "basics/check")
+    assert last_activity() == before  # the enrolment was not touched either
 
 
 def test_an_attempt_keeps_its_order_and_a_reload_gives_the_same_attempt(course, learner):
