@@ -123,6 +123,22 @@ def test_every_page_sends_a_strict_content_security_policy(client, url):
     assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
+def test_each_security_header_is_sent_once_and_a_views_own_is_kept(app):
+    from app.security import CONTENT_SECURITY_POLICY
+
+    @app.get("/own-policy")
+    def own_policy():  # noqa: ANN202
+        return "framed", 200, {"X-Frame-Options": "SAMEORIGIN"}
+
+    client = app.test_client()
+    for url, frame_options in (("/", "DENY"), ("/own-policy", "SAMEORIGIN")):
+        response = client.get(url)
+        assert response.headers.getlist("X-Frame-Options") == [frame_options]
+        assert response.headers.getlist("Content-Security-Policy") == [CONTENT_SECURITY_POLICY]
+        for name in ("Referrer-Policy", "Cross-Origin-Opener-Policy", "Permissions-Policy"):
+            assert len(response.headers.getlist(name)) == 1
+
+
 def test_pages_carry_no_inline_script_or_style(client, imported_course):
     for url in ("/", "/courses", "/courses/format-tour", "/courses/format-tour/basics/check"):
         html = client.get(url).get_data(as_text=True)
