@@ -45,9 +45,9 @@ def create_app(config: type[Config] | None = None) -> Flask:
     from app.auth.views import invitations_bp
     from app.extensions import (
         certificate_authority,
-        csrf,
         db,
         emit_sqlite_begin,
+        init_csrf,
         init_limiter,
         login_manager,
         sqlite_engine_options,
@@ -68,7 +68,7 @@ def create_app(config: type[Config] | None = None) -> Flask:
         from flask_migrate import Migrate
 
         Migrate(app, db, directory=str(BASE_DIR / "migrations"))
-    csrf.init_app(app)
+    init_csrf(app)
     app.session_interface = SessionCookie()
     login_manager.init_app(app)
     init_login(login_manager)

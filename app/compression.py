@@ -36,7 +36,11 @@ class _Compress(Compress):
     def after_request(self, response: Response | None) -> Response:
         if response is None or "Content-Encoding" not in response.headers:
             return super().after_request(response)
-        response.vary.add("Accept-Encoding")
+        # A kept page says it already (`kept_page_response`): reading Vary into a set and
+        # writing it back costs as much as the rest of this hook.
+        vary = response.headers.get("Vary", "")
+        if "accept-encoding" not in {value.strip().lower() for value in vary.split(",")}:
+            response.vary.add("Accept-Encoding")
         return response
 
 
@@ -116,7 +120,8 @@ def chosen_encoding(offered: tuple[str, ...]) -> str | None:
 
 def kept_page_response(page: KeptPage, filler: str = "") -> Response:
     """An HTML response of a kept page, compressed when the browser accepts it as it is kept
-    (Flask-Compress leaves a response that has an encoding, and adds to its Vary)."""
+    (Flask-Compress leaves a response that has an encoding), saying it varies with the
+    browser's Accept-Encoding."""
     config = current_app.config
     encoding = None
     if config.get("COMPRESS_RESPONSES") and page.size >= config["COMPRESS_MIN_SIZE"]:
@@ -124,6 +129,8 @@ def kept_page_response(page: KeptPage, filler: str = "") -> Response:
     if encoding is None:
         return Response(page.text(filler), mimetype="text/html")
     body = page.brotli() if encoding == "br" else page.gzip(filler)
-    response = Response(body, mimetype="text/html")
-    response.headers["Content-Encoding"] = encoding
-    return response
+    return Response(
+        body,
+        mimetype="text/html",
+        headers={"Content-Encoding": encoding, "Vary": "Accept-Encoding"},
+    )

@@ -292,3 +292,47 @@ def test_the_limiters_hooks_wait_for_a_limit_to_be_checked(app):
     assert limiter._check_request_limit not in app.before_request_funcs[None]
     # That a failed sign-in is still counted after its response is
     # test_the_sixth_wrong_password_in_a_minute_is_refused_even_from_a_new_address.
+
+
+def test_csrf_protection_runs_only_for_the_methods_it_checks(app, imported_course, monkeypatch):
+    from app.extensions import csrf
+    from tests.factories import csrf_token, make_user, sign_in
+
+    checked: list[str] = []
+    original = type(csrf).protect
+
+    def counted(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        from flask import request
+
+        checked.append(request.method)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(csrf), "protect", counted)
+    client = app.test_client()
+    sign_in(client, make_user())
+    checked.clear()
+    lesson = "/courses/format-tour/basics/front-matter"
+    page = client.get(lesson)
+    assert page.status_code == 200
+    assert checked == []  # a GET never asks Flask-WTF
+    forged = client.post(lesson + "/complete", data={"csrf_token": "forged"})
+    assert forged.status_code == 400
+    assert checked == ["POST"]
+    enrolled = client.post(
+        "/courses/format-tour/enrol", data={"csrf_token": csrf_token(page.get_data(as_text=True))}
+    )
+    assert enrolled.status_code == 302
+    assert checked == ["POST", "POST"]
+
+
+def test_a_kept_lesson_page_names_each_vary_header_once(app, imported_course):
+    from tests.factories import make_user, sign_in
+
+    client = app.test_client()
+    sign_in(client, make_user())
+    packed = client.get(
+        "/courses/format-tour/basics/front-matter", headers={"Accept-Encoding": "gzip"}
+    )
+    assert packed.headers["Content-Encoding"] == "gzip"
+    named = [v.strip().lower() for v in packed.headers["Vary"].split(",")]
+    assert sorted(named) == ["accept-encoding", "cookie"]
