@@ -44,3 +44,9 @@ def test_a_page_of_one_part_is_also_kept_in_brotli_and_a_page_of_several_is_not(
     assert alone.brotli() is alone.brotli()
     with pytest.raises(ValueError, match="one part"):
         KeptPage(["a", "b"]).brotli()
+
+
+@given(parts=page_parts, filler=st.text(min_size=600, max_size=5000))
+def test_a_text_longer_than_the_small_window_still_goes_between_the_parts(parts, filler):
+    # The reader's text is deflated with the smallest window; a long one compresses less, right.
+    assert gzip.decompress(KeptPage(parts).gzip(filler)) == filler.join(parts).encode()
