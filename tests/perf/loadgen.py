@@ -6,7 +6,12 @@ A small asyncio HTTP/1.1 client (no dependency, a few tens of microseconds of CP
 it takes as little as possible of the cores it shares with the server). Each virtual user sends
 its next request as soon as the last one answered (a closed loop with no think time: the
 hardest case for the server). It keeps connections alive (`--keep-alive`) as a reverse proxy
-in front of the application servers does, else opens a new one per request.
+in front of the application servers does, else opens a new one per request. Like the proxy
+(nginx's `keepalive_requests`), it closes a kept-alive connection after a number of requests
+(`--requests-per-connection`, 100): each new connection falls on a gunicorn worker the kernel
+picks (`reuse_port`), and 8 connections kept for a whole line fell unevenly often enough to
+cost a line half its throughput (in one run, every PostgreSQL page at 8 users made 55-70% of
+its throughput at 32).
 
 Every virtual user signs in as its own learners (the form with its CSRF token, and the TOTP
 code for focal points) before anything is timed; redirects are not followed, a POST is timed
@@ -38,6 +43,7 @@ CSRF_FIELD = re.compile(
     r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"'
 )
 IDLE_SECONDS = 3.0  # reuse a kept-alive connection only this long (gunicorn keeps it 5 s)
+REQUESTS_PER_CONNECTION = 100
 BROWSER_HEADERS = [
     ("User-Agent", "rso-bench/1"),
     ("Accept", "text/html,application/xhtml+xml"),
@@ -78,12 +84,20 @@ class HttpError(Exception):
 class Client:
     """HTTP/1.1 to one host; a new connection per request unless keep_alive."""
 
-    def __init__(self, base: str, *, keep_alive: bool = False) -> None:
+    def __init__(
+        self,
+        base: str,
+        *,
+        keep_alive: bool = False,
+        requests_per_connection: int = REQUESTS_PER_CONNECTION,
+    ) -> None:
         parts = urlsplit(base)
         self.host = parts.hostname or "127.0.0.1"
         self.port = parts.port or 80
         self.keep_alive = keep_alive
-        self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]] = []
+        self.requests_per_connection = requests_per_connection
+        # Kept-alive connections: reader, writer, when last used, requests sent on it.
+        self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float, int]] = []
 
     async def request(
         self,
@@ -106,7 +120,7 @@ class Client:
         lines.append("Connection: keep-alive" if self.keep_alive else "Connection: close")
         raw = ("\r\n".join(lines) + "\r\n\r\n").encode() + body
         while self._idle:
-            reader, writer, since = self._idle.pop()
+            reader, writer, since, served = self._idle.pop()
             if time.monotonic() - since > IDLE_SECONDS:
                 writer.close()  # the server may have closed it already: don't race it
                 continue
@@ -121,7 +135,7 @@ class Client:
             except BaseException:
                 writer.close()
                 raise
-            self._finish(reader, writer, reusable)
+            self._finish(reader, writer, reusable, served + 1)
             return response
         reader, writer = await asyncio.open_connection(self.host, self.port)
         try:
@@ -130,12 +144,19 @@ class Client:
         except BaseException:
             writer.close()
             raise
-        self._finish(reader, writer, reusable)
+        self._finish(reader, writer, reusable, 1)
         return response
 
-    def _finish(self, reader, writer, reusable: bool) -> None:  # noqa: ANN001
-        if self.keep_alive and reusable:
-            self._idle.append((reader, writer, time.monotonic()))
+    async def close(self) -> None:
+        """Close the kept-alive connections."""
+        while self._idle:
+            _, writer, _, _ = self._idle.pop()
+            writer.close()
+            await writer.wait_closed()
+
+    def _finish(self, reader, writer, reusable: bool, served: int) -> None:  # noqa: ANN001
+        if self.keep_alive and reusable and served < self.requests_per_connection:
+            self._idle.append((reader, writer, time.monotonic(), served))
         else:
             writer.close()
 
@@ -551,8 +572,12 @@ def log(message: str) -> None:
 
 async def main(arguments: argparse.Namespace) -> dict[str, Any]:
     plan = json.loads(Path(arguments.plan).read_text())
-    portal = Client(arguments.portal, keep_alive=arguments.keep_alive)
-    floor = Client(arguments.floor, keep_alive=arguments.keep_alive)
+    kept = {
+        "keep_alive": arguments.keep_alive,
+        "requests_per_connection": arguments.requests_per_connection,
+    }
+    portal = Client(arguments.portal, **kept)
+    floor = Client(arguments.floor, **kept)
     levels = [int(n) for n in arguments.users.split(",")]
     started = time.perf_counter()
     pool = plan["pool"][: arguments.learners]
@@ -642,6 +667,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--learners", type=int, default=10_000)
     parser.add_argument("--series", type=int, default=20)
     parser.add_argument("--keep-alive", action="store_true")
+    parser.add_argument("--requests-per-connection", type=int, default=REQUESTS_PER_CONNECTION)
     parser.add_argument("--sign-in-concurrency", type=int, default=4)
     parser.add_argument(
         "--scenarios",
