@@ -118,7 +118,10 @@ def init_csrf(app: Flask) -> None:
     """
     csrf.init_app(app)
     hooks = app.before_request_funcs[None]
-    index = next(i for i, hook in enumerate(hooks) if hook.__name__ == "csrf_protect")
+    found = [i for i, hook in enumerate(hooks) if hook.__name__ == "csrf_protect"]
+    if len(found) != 1:  # Flask-WTF registers it so; an upgrade that changes it stops here
+        raise RuntimeError("Flask-WTF's csrf_protect hook was not found once")
+    index = found[0]
     protect, checked = hooks[index], frozenset(app.config["WTF_CSRF_METHODS"])
 
     def csrf_protect_checked_methods() -> None:

@@ -649,6 +649,8 @@ async def main(arguments: argparse.Namespace) -> dict[str, Any]:
         **await series(portal, Request("GET", "/focal/report.csv", big_who), 5),
     }
     log(f"report of {big['staff']} staff, one user: p50 {results['big_report']['p50_ms']:.0f} ms")
+    await portal.close()
+    await floor.close()
     return results
 
 
